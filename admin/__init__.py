@@ -1,0 +1,11 @@
+"""The vigneron's back office, every URL under ``/gestion/<estate_slug>/``.
+
+Only the estate's staff (and platform admins) get in; anyone else gets 404, so the
+back office does not even confirm that an estate exists.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/gestion/<estate_slug>")
+
+from admin import access, estate, price_lists, wines  # noqa: E402,F401

@@ -1,0 +1,38 @@
+"""Back-office home and the estate's settings."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from admin import bp
+from admin.forms import EstateForm
+from models import db
+from services.pricing import format_euros_plain
+
+SETTINGS_FIELDS = ("name", "legal_name", "street", "postcode", "city", "region", "phone", "email",
+                   "siret", "vat_number", "description", "sales_conditions_fr",
+                   "sales_conditions_export", "shipping_delay", "mixing_allowed", "case_size")
+
+
+@bp.get("/")
+def dashboard():  # type: ignore[no-untyped-def]
+    return render_template("admin/dashboard.html", estate=g.estate)
+
+
+@bp.route("/domaine", methods=["GET", "POST"])
+def settings():  # type: ignore[no-untyped-def]
+    estate = g.estate
+    form = EstateForm(obj=estate)
+    if not form.is_submitted():
+        form.minimum_order.data = format_euros_plain(estate.minimum_order_cents)
+    elif form.validate():
+        for name in SETTINGS_FIELDS:
+            value = getattr(form, name).data
+            setattr(estate, name, value.strip() if isinstance(value, str) else value)
+        estate.video_url = (form.video_url.data or "").strip() or None
+        estate.minimum_order_cents = form.minimum_order.cents or 0
+        db.session.commit()
+        flash(_("Les réglages du domaine sont enregistrés."), "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form), 422 if form.is_submitted() else 200

@@ -1,0 +1,141 @@
+"""Back-office forms. Prices are typed in euros ("12,50") and stored in cents."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from models import Colour
+from services.pricing import parse_euros
+from services.templating import COLOUR_LABELS, MONTHS
+
+_REQUIRED = _l("Ce champ est obligatoire.")
+
+
+class EurosField(StringField):
+    """A price in euros, typed "12,50" or "12.50"; ``cents`` holds the parsed value."""
+
+    cents: int | None = None
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        self.cents = None
+        text = (self.data or "").strip()
+        if text:
+            try:
+                self.cents = parse_euros(text)
+            except ValueError:
+                self.cents = None
+                raise ValueError(_l("Montant invalide : écrivez par exemple 12,50.")) from None
+
+
+def _positive_price(form: FlaskForm, field: EurosField) -> None:
+    if field.cents is not None and field.cents <= 0:
+        raise ValidationError(_l("Le prix doit être supérieur à zéro."))
+
+
+def month_choices() -> list[tuple[int, str]]:
+    return [(0, "—")] + [(i + 1, str(m)) for i, m in enumerate(MONTHS)]
+
+
+class WineRowForm(FlaskForm):
+    """The inline "Modifier" row of the wines table."""
+
+    price = EurosField(_l("Prix"), validators=[_positive_price])
+    promo_price = EurosField(_l("Prix promotionnel"), validators=[_positive_price])
+    promo_active = BooleanField(_l("Promotion active"))
+    vintage = IntegerField(_l("Millésime"), validators=[Optional(), NumberRange(1900, 2100, _l("Millésime invalide."))])
+    stock = IntegerField(_l("Stock"), validators=[InputRequired(_REQUIRED), NumberRange(0, 1_000_000, _l("Le stock ne peut pas être négatif."))])
+    is_available = BooleanField(_l("Disponible"))
+    available_again_month = SelectField(_l("De retour en"), coerce=int, choices=month_choices, validate_choice=True)
+    available_again_year = IntegerField(_l("Année"), validators=[Optional(), NumberRange(2000, 2100, _l("Année invalide."))])
+    is_visible = BooleanField(_l("Affiché"))
+
+
+class WineForm(FlaskForm):
+    name = StringField(_l("Nom de la cuvée"), validators=[DataRequired(_REQUIRED), Length(max=140)])
+    colour = SelectField(_l("Couleur"), choices=lambda: [(c.value, str(COLOUR_LABELS[c])) for c in Colour])
+    appellation = StringField(_l("Appellation"), validators=[Optional(), Length(max=140)])
+    vintage = IntegerField(_l("Millésime"), validators=[Optional(), NumberRange(1900, 2100, _l("Millésime invalide."))])
+    volume_ml = IntegerField(_l("Contenance (ml)"), default=750, validators=[DataRequired(_REQUIRED), NumberRange(1, 30000, _l("Contenance invalide."))])
+    reference = StringField(_l("Référence interne"), validators=[Optional(), Length(max=40)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    grapes = StringField(_l("Cépages"), validators=[Optional(), Length(max=200)])
+    alcohol = StringField(_l("Degré d'alcool (% vol.)"), validators=[Optional(), Length(max=6)])
+    soil = StringField(_l("Terroir"), validators=[Optional(), Length(max=200)])
+    vinification = TextAreaField(_l("Vinification et élevage"), validators=[Optional(), Length(max=5000)])
+    tasting_notes = TextAreaField(_l("Dégustation"), validators=[Optional(), Length(max=5000)])
+    food_pairing = StringField(_l("Accords mets et vins"), validators=[Optional(), Length(max=255)])
+    serving_temperature = StringField(_l("Température de service"), validators=[Optional(), Length(max=40)])
+    cellaring = StringField(_l("Garde"), validators=[Optional(), Length(max=80)])
+    stock = IntegerField(_l("Stock (bouteilles)"), default=0, validators=[Optional(), NumberRange(0, 1_000_000, _l("Le stock ne peut pas être négatif."))])
+    order_multiple = IntegerField(_l("Multiple de commande"), default=1, validators=[DataRequired(_REQUIRED), NumberRange(1, 120, _l("Le multiple doit être entre 1 et 120."))])
+    position = IntegerField(_l("Ordre d'affichage"), default=0, validators=[Optional(), NumberRange(0, 10_000)])
+    vat_rate_id = SelectField(_l("TVA"), coerce=int)
+    is_available = BooleanField(_l("Disponible"), default=True)
+    available_again_month = SelectField(_l("De retour en"), coerce=int, choices=month_choices)
+    available_again_year = IntegerField(_l("Année"), validators=[Optional(), NumberRange(2000, 2100, _l("Année invalide."))])
+    is_visible = BooleanField(_l("Affiché sur la boutique"), default=True)
+
+    def validate_alcohol(self, field: StringField) -> None:
+        text = (field.data or "").replace(",", ".").replace("%", "").strip()
+        if not text:
+            field.permille = None
+            return
+        try:
+            value = round(float(text) * 10)
+        except ValueError:
+            raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5.")) from None
+        if not 0 <= value <= 800:
+            raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5."))
+        field.permille = value
+
+
+class EstateForm(FlaskForm):
+    name = StringField(_l("Nom du domaine"), validators=[DataRequired(_REQUIRED), Length(max=140)])
+    legal_name = StringField(_l("Raison sociale"), validators=[Optional(), Length(max=140)])
+    street = StringField(_l("Adresse"), validators=[Optional(), Length(max=200)])
+    postcode = StringField(_l("Code postal"), validators=[Optional(), Length(max=10)])
+    city = StringField(_l("Commune"), validators=[Optional(), Length(max=100)])
+    region = StringField(_l("Région viticole"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)])
+    email = StringField(_l("Email de contact"), validators=[Optional(), Length(max=254)])
+    siret = StringField(_l("SIRET"), validators=[Optional(), Length(max=20)])
+    vat_number = StringField(_l("N° de TVA intracommunautaire"), validators=[Optional(), Length(max=20)])
+    description = TextAreaField(_l("Présentation"), validators=[Optional(), Length(max=10000)])
+    video_url = StringField(_l("Vidéo de présentation (lien YouTube, Vimeo ou .mp4)"), validators=[Optional(), URL(message=_l("Lien invalide.")), Length(max=255)])
+    sales_conditions_fr = TextAreaField(_l("Conditions de vente — France"), validators=[Optional(), Length(max=20000)])
+    sales_conditions_export = TextAreaField(_l("Conditions de vente — autres pays"), validators=[Optional(), Length(max=20000)])
+    minimum_order = EurosField(_l("Minimum de commande (€)"))
+    shipping_delay = StringField(_l("Délai d'expédition"), validators=[Optional(), Length(max=140)])
+    mixing_allowed = BooleanField(_l("Autoriser le panachage (bouton +1)"))
+    case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[DataRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
+
+    def validate_siret(self, field: StringField) -> None:
+        from services.accounts import InvalidSiret, normalise_siret
+
+        if field.data:
+            try:
+                field.data = normalise_siret(field.data)
+            except InvalidSiret:
+                raise ValidationError(_l("Ce numéro SIRET n'est pas valide.")) from None
+
+
+class PriceListForm(FlaskForm):
+    name = StringField(_l("Nom du tarif"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    prices_include_vat = SelectField(_l("Prix saisis et affichés"), choices=[("ttc", _l("TTC")), ("ht", _l("HT"))])
+    sales_conditions = TextAreaField(_l("Conditions de vente de ce tarif"), validators=[Optional(), Length(max=20000)])
+    cash_discount = StringField(_l("Escompte pour paiement comptant (%)"), validators=[Optional(), Length(max=6)])
+
+    def validate_cash_discount(self, field: StringField) -> None:
+        text = (field.data or "").replace(",", ".").replace("%", "").strip()
+        field.bp = 0
+        if text:
+            try:
+                field.bp = round(float(text) * 100)
+            except ValueError:
+                raise ValidationError(_l("Pourcentage invalide.")) from None
+            if not 0 <= field.bp <= 5000:
+                raise ValidationError(_l("L'escompte doit être entre 0 et 50 %."))

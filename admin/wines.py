@@ -1,0 +1,167 @@
+"""The wines table, with its inline "Modifier" row (htmx), and the full wine form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from jinja2_fragments.flask import render_block
+from sqlalchemy import select
+
+from admin import bp
+from admin.access import get_or_404
+from admin.forms import WineForm, WineRowForm
+from models import Colour, PriceList, VatRate, Wine, db
+from services import catalogue
+from services.pricing import format_euros_plain
+
+CHANGE_MESSAGES = {
+    ("vintage", "range"): ("vintage", _l("Millésime invalide.")),
+    ("stock", "negative"): ("stock", _l("Le stock ne peut pas être négatif.")),
+    ("available_again", "incomplete"): ("available_again_month", _l("Indiquez le mois et l'année de retour, ou aucun des deux.")),
+    ("available_again", "month"): ("available_again_month", _l("Mois invalide.")),
+    ("available_again", "past"): ("available_again_month", _l("La date de retour doit être à venir.")),
+    ("amount", "not_positive"): ("price", _l("Le prix doit être supérieur à zéro.")),
+    ("promo_amount", "not_positive"): ("promo_price", _l("Le prix promotionnel doit être supérieur à zéro.")),
+    ("promo_amount", "missing"): ("promo_price", _l("Indiquez le prix promotionnel pour activer la promotion.")),
+    ("promo_amount", "not_lower"): ("promo_price", _l("Le prix promotionnel doit être inférieur au prix normal.")),
+}
+
+
+def _selected_price_list() -> PriceList:
+    """The list whose prices the table shows (?tarif=<id>), "Particuliers" by default."""
+    lists = catalogue.list_price_lists(db.session)
+    if not lists:
+        abort(404)
+    wanted = request.args.get("tarif", type=int)
+    for price_list in lists:
+        if price_list.id == wanted:
+            return price_list
+    if wanted is not None:
+        abort(404)
+    return lists[0]
+
+
+def _row(wine: Wine, price_list: PriceList, form: WineRowForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    block = "wine_row_edit" if form is not None else "wine_row"
+    html = render_block("admin/wines.html", block, wine=wine, price_list=price_list,
+                        price=catalogue.price_on(wine, price_list), form=form)
+    return html, status
+
+
+@bp.get("/vins")
+def wines():  # type: ignore[no-untyped-def]
+    price_list = _selected_price_list()
+    return render_template("admin/wines.html", wines=catalogue.list_wines(db.session),
+                           price_list=price_list, price_lists=catalogue.list_price_lists(db.session),
+                           price_on=catalogue.price_on)
+
+
+@bp.get("/vins/<int:wine_id>/ligne")
+def wine_row(wine_id: int):  # type: ignore[no-untyped-def]
+    return _row(get_or_404(Wine, wine_id), _selected_price_list())
+
+
+@bp.route("/vins/<int:wine_id>/modifier", methods=["GET", "POST"])
+def wine_row_edit(wine_id: int):  # type: ignore[no-untyped-def]
+    wine = get_or_404(Wine, wine_id)
+    price_list = _selected_price_list()
+    price = catalogue.price_on(wine, price_list)
+    form = WineRowForm()
+    if request.method == "GET":
+        _fill_row_form(form, wine, price)
+        return _row(wine, price_list, form)
+    if not form.validate():
+        return _row(wine, price_list, form, 422)
+    edit = catalogue.QuickEdit(
+        amount_cents=form.price.cents,
+        promo_amount_cents=form.promo_price.cents,
+        promo_active=form.promo_active.data,
+        vintage=form.vintage.data,
+        stock=form.stock.data,
+        is_available=form.is_available.data,
+        available_again_month=form.available_again_month.data or None,
+        available_again_year=form.available_again_year.data,
+        is_visible=form.is_visible.data,
+    )
+    try:
+        catalogue.apply_quick_edit(db.session, wine, price_list, edit, date.today())
+    except catalogue.InvalidWineChange as exc:
+        db.session.rollback()
+        wine = get_or_404(Wine, wine_id)
+        field, message = CHANGE_MESSAGES[(exc.field, exc.code)]
+        getattr(form, field).errors = [str(message)]
+        return _row(wine, price_list, form, 422)
+    db.session.commit()
+    return _row(wine, price_list)
+
+
+def _fill_row_form(form: WineRowForm, wine: Wine, price) -> None:  # type: ignore[no-untyped-def]
+    form.price.data = format_euros_plain(price.amount_cents) if price else ""
+    form.promo_price.data = (format_euros_plain(price.promo_amount_cents)
+                             if price and price.promo_amount_cents else "")
+    form.promo_active.data = bool(price and price.promo_active)
+    form.vintage.data = wine.vintage
+    form.stock.data = wine.stock
+    form.is_available.data = wine.is_available
+    form.available_again_month.data = wine.available_again_month or 0
+    form.available_again_year.data = wine.available_again_year
+    form.is_visible.data = wine.is_visible
+
+
+def _vat_choices() -> list[tuple[int, str]]:
+    rates = db.session.scalars(select(VatRate).order_by(VatRate.rate_bp.desc())).all()
+    return [(r.id, r.name) for r in rates]
+
+
+@bp.route("/vins/nouveau", methods=["GET", "POST"])
+def wine_new():  # type: ignore[no-untyped-def]
+    form = WineForm()
+    form.vat_rate_id.choices = _vat_choices()
+    if form.validate_on_submit():
+        wine = Wine(estate_id=g.estate.id, name="", colour=Colour.ROUGE, vat_rate_id=form.vat_rate_id.data)
+        return _save_wine(form, wine, created=True)
+    return render_template("admin/wine_form.html", form=form, wine=None), 422 if form.is_submitted() else 200
+
+
+@bp.route("/vins/<int:wine_id>", methods=["GET", "POST"])
+def wine_edit(wine_id: int):  # type: ignore[no-untyped-def]
+    wine = get_or_404(Wine, wine_id)
+    form = WineForm(obj=wine) if request.method == "GET" else WineForm()
+    form.vat_rate_id.choices = _vat_choices()
+    if request.method == "GET":
+        form.colour.data = wine.colour.value
+        form.alcohol.data = f"{wine.alcohol_permille / 10:g}".replace(".", ",") if wine.alcohol_permille else ""
+        form.available_again_month.data = wine.available_again_month or 0
+    elif form.validate_on_submit():
+        return _save_wine(form, wine, created=False)
+    return render_template("admin/wine_form.html", form=form, wine=wine), 422 if form.is_submitted() else 200
+
+
+def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-untyped-def]
+    month = None if form.is_available.data else (form.available_again_month.data or None)
+    year = None if form.is_available.data else form.available_again_year.data
+    try:
+        catalogue.check_next_availability(month, year, date.today())
+    except catalogue.InvalidWineChange as exc:
+        form.available_again_month.errors = [str(CHANGE_MESSAGES[(exc.field, exc.code)][1])]
+        return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
+    for name in ("name", "appellation", "vintage", "volume_ml", "reference", "description", "grapes",
+                 "soil", "vinification", "tasting_notes", "food_pairing", "serving_temperature",
+                 "cellaring", "order_multiple", "vat_rate_id", "is_available", "is_visible"):
+        setattr(wine, name, getattr(form, name).data)
+    for name in ("appellation", "reference", "description", "grapes", "soil", "vinification",
+                 "tasting_notes", "food_pairing", "serving_temperature", "cellaring"):
+        setattr(wine, name, (getattr(wine, name) or "").strip())
+    wine.colour = Colour(form.colour.data)
+    wine.stock = form.stock.data or 0
+    wine.position = form.position.data or 0
+    wine.alcohol_permille = getattr(form.alcohol, "permille", None)
+    wine.available_again_month, wine.available_again_year = month, year
+    if created:
+        db.session.add(wine)
+    db.session.commit()
+    flash(_("La cuvée « %(name)s » est enregistrée.", name=wine.name), "success")
+    return redirect(url_for("admin.wines"))

@@ -1,0 +1,206 @@
+"""Chai: the application factory. Read it as a table of contents."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+
+from models import User, db
+
+ROOT = Path(__file__).resolve().parent
+LANGUAGES = ("fr", "en")
+
+babel = Babel()
+csrf = CSRFProtect()
+htmx = Htmx()
+login_manager = LoginManager()
+mail = Mail()
+migrate = Migrate(render_as_batch=True, directory=str(ROOT / "migrations"))
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance_path = (
+        (test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("CHAI_INSTANCE_PATH")
+        or str(ROOT / "instance")
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _load_config(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    htmx.init_app(app)
+    mail.init_app(app)
+
+    _configure_db(app)
+    _configure_login(app)
+    _register_blueprints(app)
+    _register_templating(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "chai.sqlite3"),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Paris",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
+        # A CSRF token lives as long as the session: a customer who leaves a tab open
+        # for an hour can still submit the form.
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # set CHAI_SESSION_COOKIE_SECURE=true behind HTTPS
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAIL_SERVER="localhost",
+        MAIL_PORT=25,
+        MAIL_DEFAULT_SENDER="Chai <boutique@localhost>",
+        MAIL_SEND_ON_REQUEST=True,  # try the outbox right after a request queues mail
+        PUBLIC_URL="http://127.0.0.1:5000",  #: used in emailed links
+        UPLOAD_DIR=os.path.join(app.instance_path, "uploads"),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("CHAI")
+    if "DATABASE_URL" in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
+    app.config["MAIL_SUPPRESS_SEND"] = app.config.get("MAIL_SUPPRESS_SEND", False)
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A random key written once into instance/secret_key, never a hard-coded one."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _configure_db(app: Flask) -> None:
+    from services.database import install_engine_listeners, reset_write_intent, set_write_intent
+
+    install_engine_listeners()
+    import services.tenancy  # noqa: F401 — registers the estate filter on every Session
+
+    @app.before_request
+    def _declare_write_intent() -> None:
+        # GET and HEAD never write: their SQLite transactions start deferred and run
+        # alongside writers; every other method takes the write lock up front.
+        g._write_token = set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _forget_write_intent(exc: BaseException | None) -> None:
+        token = g.pop("_write_token", None)
+        if token is not None:
+            reset_write_intent(token)
+
+
+def _configure_login(app: Flask) -> None:
+    login_manager.login_view = "account.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else "fr"
+
+
+def _register_blueprints(app: Flask) -> None:
+    import admin
+    import shop
+
+    app.register_blueprint(shop.site_bp)
+    app.register_blueprint(shop.account_bp)
+    app.register_blueprint(admin.bp)
+    # Last: its URLs start with a variable segment, /<estate_slug>/.
+    app.register_blueprint(shop.bp)
+
+
+def _register_templating(app: Flask) -> None:
+    from services import templating
+
+    templating.register(app)
+
+    @app.after_request
+    def _vary_on_htmx(response):  # type: ignore[no-untyped-def]
+        # Pages and their fragments share URLs: caches must key on HX-Request.
+        response.vary.add("HX-Request")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_babel import gettext as _
+
+    def _error(code: int, message: str):  # type: ignore[no-untyped-def]
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        return _error(
+            400,
+            _("Le formulaire a expiré ou n'a pas été envoyé depuis ce site. "
+              "Rechargez la page et recommencez."),
+        )
+
+    @app.errorhandler(400)
+    def _bad_request(exc: Exception):  # type: ignore[no-untyped-def]
+        return _error(400, _("La demande est incorrecte."))
+
+    @app.errorhandler(403)
+    def _forbidden(exc: Exception):  # type: ignore[no-untyped-def]
+        return _error(403, _("Vous n'avez pas accès à cette page."))
+
+    @app.errorhandler(404)
+    def _not_found(exc: Exception):  # type: ignore[no-untyped-def]
+        return _error(404, _("Cette page n'existe pas."))
+
+    @app.errorhandler(405)
+    def _method_not_allowed(exc: Exception):  # type: ignore[no-untyped-def]
+        return _error(405, _("Cette action n'est pas possible ici."))
+
+    @app.errorhandler(413)
+    def _too_large(exc: Exception):  # type: ignore[no-untyped-def]
+        return _error(413, _("Le fichier envoyé est trop volumineux."))
+
+    @app.errorhandler(500)
+    def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return _error(500, _("Une erreur est survenue. Réessayez dans un instant."))
+
+
+def _register_cli(app: Flask) -> None:
+    from services import cli
+
+    app.cli.add_command(cli.chai)

@@ -1,0 +1,367 @@
+"""Chai's data model: SQLAlchemy 2.0 typed models.
+
+Money is integer cents in ``*_cents`` columns; percentages are basis points in
+``*_bp`` columns (10 % = 1000). Every row that belongs to one estate uses the
+:class:`EstateOwned` mixin; :mod:`services.tenancy` filters those rows to the
+current estate on every ORM query.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    # Named constraints so Alembic's batch mode can drop and recreate them on SQLite.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime, stored as UTC; SQLite forgets the zone, so it is put back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Store the enum's value (French-neutral codes), as a portable VARCHAR + CHECK.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Role(enum.Enum):
+    CUSTOMER = "customer"
+    STAFF = "staff"  #: works for one or more estates (see EstateStaff)
+    PLATFORM_ADMIN = "platform_admin"
+
+
+class ProStatus(enum.Enum):
+    NONE = "none"  #: a particulier
+    PENDING = "pending"  #: signed up with a SIRET, "en attente de vérification"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class CustomerKind(enum.Enum):
+    PARTICULIER = "particulier"
+    PROFESSIONNEL = "professionnel"
+
+
+class Colour(enum.Enum):
+    ROUGE = "rouge"
+    BLANC = "blanc"
+    ROSE = "rose"
+    EFFERVESCENT = "effervescent"
+    MOELLEUX = "moelleux"
+    AUTRE = "autre"
+
+
+# ------------------------------------------------------------------ platform tables
+
+
+class User(UserMixin, db.Model):
+    """One login per person across the platform."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  #: stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(256))
+    first_name: Mapped[str] = mapped_column(String(80), default="")
+    last_name: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CUSTOMER)
+    pro_status: Mapped[ProStatus] = mapped_column(
+        _enum(ProStatus, "pro_status"), default=ProStatus.NONE
+    )
+    siret: Mapped[str | None] = mapped_column(String(14))
+    company_name: Mapped[str] = mapped_column(String(140), default="")
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.is_active_account
+
+    @property
+    def is_verified_pro(self) -> bool:
+        return self.pro_status is ProStatus.VERIFIED
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role is Role.PLATFORM_ADMIN
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Estate(db.Model):
+    """A domaine: the tenant. Its slug is the first segment of its shop URLs."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(140))
+    legal_name: Mapped[str] = mapped_column(String(140), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    siret: Mapped[str] = mapped_column(String(14), default="")
+    vat_number: Mapped[str] = mapped_column(String(20), default="")
+    region: Mapped[str] = mapped_column(String(80), default="")
+    logo_path: Mapped[str | None] = mapped_column(String(255))  #: relative to instance/uploads
+    description: Mapped[str] = mapped_column(Text, default="")
+    video_url: Mapped[str | None] = mapped_column(String(255))  #: YouTube/Vimeo/mp4 URL
+    sales_conditions_fr: Mapped[str] = mapped_column(Text, default="")
+    sales_conditions_export: Mapped[str] = mapped_column(Text, default="")
+    minimum_order_cents: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_delay: Mapped[str] = mapped_column(String(140), default="")  #: free text
+    mixing_allowed: Mapped[bool] = mapped_column(Boolean, default=False)  #: panachage
+    case_size: Mapped[int] = mapped_column(Integer, default=6)  #: bottles per mixed case
+    is_published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("minimum_order_cents >= 0", name="minimum_order_non_negative"),
+        CheckConstraint("case_size >= 1", name="case_size_positive"),
+    )
+
+
+class VatRate(db.Model):
+    """A VAT rate; French wine is at the normal rate (20 %)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    rate_bp: Mapped[int] = mapped_column(Integer)  #: 2000 = 20 %
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+
+    __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp < 10000", name="rate_range"),)
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be sent by the outbox job (see services.mail)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ------------------------------------------------------------------ estate-owned rows
+
+
+class EstateOwned:
+    """Mixin for rows that belong to one estate; services.tenancy filters on it."""
+
+    @declared_attr
+    def estate_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+
+
+class EstateStaff(EstateOwned, db.Model):
+    """A user who may run an estate's back office."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    user: Mapped[User] = relationship(back_populates="memberships")
+    estate: Mapped[Estate] = relationship()
+
+    __table_args__ = (UniqueConstraint("estate_id", "user_id"),)
+
+
+class PriceList(EstateOwned, db.Model):
+    """A tarif: "Particuliers" (TTC), "Professionnels" (HT), or a group list."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    #: which customers get this list by default; None for a group list given by hand
+    default_for: Mapped[CustomerKind | None] = mapped_column(_enum(CustomerKind, "customer_kind"))
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=True)  #: TTC or HT
+    sales_conditions: Mapped[str] = mapped_column(Text, default="")
+    cash_discount_bp: Mapped[int] = mapped_column(Integer, default=0)  #: escompte for cash
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    prices: Mapped[list[Price]] = relationship(back_populates="price_list")
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "name"),
+        CheckConstraint("cash_discount_bp >= 0 AND cash_discount_bp <= 10000", name="escompte"),
+    )
+
+
+class Wine(EstateOwned, db.Model):
+    """A cuvée as sold: one vintage, one bottle size."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140))
+    colour: Mapped[Colour] = mapped_column(_enum(Colour, "colour"))
+    appellation: Mapped[str] = mapped_column(String(140), default="")
+    vintage: Mapped[int | None] = mapped_column(Integer)  #: None for a non-vintage wine
+    volume_ml: Mapped[int] = mapped_column(Integer, default=750)
+    reference: Mapped[str] = mapped_column(String(40), default="")  #: internal reference
+    description: Mapped[str] = mapped_column(Text, default="")
+    grapes: Mapped[str] = mapped_column(String(200), default="")
+    alcohol_permille: Mapped[int | None] = mapped_column(Integer)  #: 135 = 13.5 % vol.
+    soil: Mapped[str] = mapped_column(String(200), default="")
+    vinification: Mapped[str] = mapped_column(Text, default="")
+    tasting_notes: Mapped[str] = mapped_column(Text, default="")
+    food_pairing: Mapped[str] = mapped_column(String(255), default="")
+    serving_temperature: Mapped[str] = mapped_column(String(40), default="")
+    cellaring: Mapped[str] = mapped_column(String(80), default="")  #: "5 à 8 ans"
+    stock: Mapped[int] = mapped_column(Integer, default=0)  #: bottles
+    is_available: Mapped[bool] = mapped_column(Boolean, default=True)
+    available_again_month: Mapped[int | None] = mapped_column(Integer)
+    available_again_year: Mapped[int | None] = mapped_column(Integer)
+    is_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    order_multiple: Mapped[int] = mapped_column(Integer, default=1)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    vat_rate_id: Mapped[int] = mapped_column(ForeignKey("vat_rate.id"))
+
+    vat_rate: Mapped[VatRate] = relationship()
+    prices: Mapped[list[Price]] = relationship(back_populates="wine", cascade="all, delete-orphan")
+    images: Mapped[list[WineImage]] = relationship(
+        order_by="WineImage.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_non_negative"),
+        CheckConstraint("order_multiple >= 1", name="order_multiple_positive"),
+        CheckConstraint("volume_ml > 0", name="volume_positive"),
+        CheckConstraint(
+            "available_again_month IS NULL OR available_again_month BETWEEN 1 AND 12",
+            name="month_range",
+        ),
+    )
+
+
+class WineImage(EstateOwned, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wine_id: Mapped[int] = mapped_column(ForeignKey("wine.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(255))  #: relative to instance/uploads
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Price(EstateOwned, db.Model):
+    """A wine's price on one list, in the list's own basis (TTC or HT)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wine_id: Mapped[int] = mapped_column(ForeignKey("wine.id", ondelete="CASCADE"), index=True)
+    price_list_id: Mapped[int] = mapped_column(
+        ForeignKey("price_list.id", ondelete="CASCADE"), index=True
+    )
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    promo_amount_cents: Mapped[int | None] = mapped_column(Integer)  #: promotional price
+    promo_active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    wine: Mapped[Wine] = relationship(back_populates="prices")
+    price_list: Mapped[PriceList] = relationship(back_populates="prices")
+
+    __table_args__ = (
+        UniqueConstraint("wine_id", "price_list_id"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(
+            "promo_amount_cents IS NULL OR promo_amount_cents > 0", name="promo_positive"
+        ),
+    )
+
+    @property
+    def effective_cents(self) -> int:
+        if self.promo_active and self.promo_amount_cents:
+            return self.promo_amount_cents
+        return self.amount_cents
+
+
+class EstateCustomer(EstateOwned, db.Model):
+    """A line of the estate's private customer file (fichier client)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    first_name: Mapped[str] = mapped_column(String(80), default="")
+    last_name: Mapped[str] = mapped_column(String(80), default="")
+    kind: Mapped[CustomerKind] = mapped_column(
+        _enum(CustomerKind, "customer_kind"), default=CustomerKind.PARTICULIER
+    )
+    external_number: Mapped[str] = mapped_column(String(40), default="")  #: from the estate's own software
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id", ondelete="SET NULL"))
+    discount_bp: Mapped[int] = mapped_column(Integer, default=0)  #: individual, confidential
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+    price_list: Mapped[PriceList | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "email"),
+        CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_range"),
+    )
+
+
+# Orders, payments, invoices and credit notes come with the checkout issue; they will
+# be EstateOwned too, with per-estate gapless sequences kept in their own table.

@@ -1,0 +1,179 @@
+"""The catalogue as the shop shows it and as the vigneron edits it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine
+
+COLOUR_ORDER = [Colour.ROUGE, Colour.BLANC, Colour.ROSE, Colour.EFFERVESCENT, Colour.MOELLEUX, Colour.AUTRE]
+
+
+class InvalidWineChange(ValueError):
+    """A wine edit breaks a rule; ``field`` names the offending field."""
+
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ShopLine:
+    wine: Wine
+    price: Price
+    price_list: PriceList
+
+
+def default_price_list(session: Session, kind: CustomerKind) -> PriceList | None:
+    return session.scalars(
+        select(PriceList).where(PriceList.default_for == kind).order_by(PriceList.position)
+    ).first()
+
+
+def price_list_for(session: Session, estate: Estate, user: User | None) -> PriceList | None:
+    """The list a visitor buys from: the one the estate gave them in its customer file,
+    else "Professionnels" for a verified pro, else "Particuliers".
+
+    An unverified professional (pending or rejected) sees particulier prices.
+    """
+    if user is not None and user.is_authenticated:
+        customer = session.scalars(
+            select(EstateCustomer).where(EstateCustomer.user_id == user.id)
+        ).first()
+        if customer is not None and customer.price_list is not None:
+            if customer.price_list.default_for is not CustomerKind.PROFESSIONNEL or user.is_verified_pro:
+                return customer.price_list
+        if user.is_verified_pro:
+            pro = default_price_list(session, CustomerKind.PROFESSIONNEL)
+            if pro is not None:
+                return pro
+    return default_price_list(session, CustomerKind.PARTICULIER)
+
+
+def shop_lines(session: Session, price_list: PriceList | None) -> list[ShopLine]:
+    """Visible wines priced on ``price_list``, in display order."""
+    if price_list is None:
+        return []
+    rows = session.execute(
+        select(Wine, Price)
+        .join(Price, Price.wine_id == Wine.id)
+        .where(Price.price_list_id == price_list.id, Wine.is_visible.is_(True))
+        .options(selectinload(Wine.vat_rate), selectinload(Wine.images))
+        .order_by(Wine.position, Wine.name, Wine.vintage)
+    ).all()
+    return [ShopLine(wine, price, price_list) for wine, price in rows]
+
+
+def group_by_colour(lines: list[ShopLine]) -> list[tuple[Colour, list[ShopLine]]]:
+    groups: dict[Colour, list[ShopLine]] = {}
+    for line in lines:
+        groups.setdefault(line.wine.colour, []).append(line)
+    return [(c, groups[c]) for c in COLOUR_ORDER if c in groups]
+
+
+def shop_line(session: Session, price_list: PriceList | None, wine_id: int) -> ShopLine | None:
+    for line in shop_lines(session, price_list):
+        if line.wine.id == wine_id:
+            return line
+    return None
+
+
+def list_wines(session: Session) -> list[Wine]:
+    return list(
+        session.scalars(
+            select(Wine).options(selectinload(Wine.prices)).order_by(Wine.position, Wine.name)
+        )
+    )
+
+
+def list_price_lists(session: Session) -> list[PriceList]:
+    return list(session.scalars(select(PriceList).order_by(PriceList.position, PriceList.id)))
+
+
+def price_on(wine: Wine, price_list: PriceList) -> Price | None:
+    for price in wine.prices:
+        if price.price_list_id == price_list.id:
+            return price
+    return None
+
+
+def set_price(
+    session: Session,
+    wine: Wine,
+    price_list: PriceList,
+    amount_cents: int | None,
+    promo_amount_cents: int | None = None,
+    promo_active: bool = False,
+) -> Price | None:
+    """Put a wine on a list at a price, or take it off the list (``amount_cents`` None)."""
+    price = price_on(wine, price_list)
+    if amount_cents is None:
+        if price is not None:
+            wine.prices.remove(price)
+            session.flush()
+        return None
+    if amount_cents <= 0:
+        raise InvalidWineChange("amount", "not_positive")
+    if promo_amount_cents is not None and promo_amount_cents <= 0:
+        raise InvalidWineChange("promo_amount", "not_positive")
+    if promo_active and promo_amount_cents is None:
+        raise InvalidWineChange("promo_amount", "missing")
+    if promo_amount_cents is not None and promo_amount_cents >= amount_cents:
+        raise InvalidWineChange("promo_amount", "not_lower")
+    if price is None:
+        price = Price(estate_id=wine.estate_id, price_list=price_list, amount_cents=amount_cents)
+        wine.prices.append(price)
+    price.amount_cents = amount_cents
+    price.promo_amount_cents = promo_amount_cents
+    price.promo_active = promo_active
+    session.flush()
+    return price
+
+
+def check_next_availability(month: int | None, year: int | None, today: date) -> None:
+    if (month is None) != (year is None):
+        raise InvalidWineChange("available_again", "incomplete")
+    if month is None or year is None:
+        return
+    if not 1 <= month <= 12:
+        raise InvalidWineChange("available_again", "month")
+    if (year, month) < (today.year, today.month) or year > today.year + 10:
+        raise InvalidWineChange("available_again", "past")
+
+
+@dataclass(frozen=True)
+class QuickEdit:
+    """What the "Modifier" row of the wines table changes."""
+
+    amount_cents: int | None  #: None takes the wine off this price list
+    promo_amount_cents: int | None
+    promo_active: bool
+    vintage: int | None
+    stock: int
+    is_available: bool
+    available_again_month: int | None
+    available_again_year: int | None
+    is_visible: bool
+
+
+def apply_quick_edit(session: Session, wine: Wine, price_list: PriceList, edit: QuickEdit, today: date) -> None:
+    """:raise InvalidWineChange: nothing is changed."""
+    if edit.vintage is not None and not 1900 <= edit.vintage <= today.year + 1:
+        raise InvalidWineChange("vintage", "range")
+    if edit.stock < 0:
+        raise InvalidWineChange("stock", "negative")
+    month, year = (None, None) if edit.is_available else (edit.available_again_month, edit.available_again_year)
+    check_next_availability(month, year, today)
+    set_price(session, wine, price_list, edit.amount_cents, edit.promo_amount_cents, edit.promo_active)
+    wine.vintage = edit.vintage
+    wine.stock = edit.stock
+    wine.is_available = edit.is_available
+    wine.available_again_month = month
+    wine.available_again_year = year
+    wine.is_visible = edit.is_visible
+    session.flush()

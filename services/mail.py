@@ -1,0 +1,151 @@
+"""Email outbox: messages are rows written in the same transaction as the change
+that causes them, and sent after commit by :func:`send_pending` (a job, or right after
+the request). An SMTP outage delays mail; it never loses it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import OutboxMessage
+
+MAX_ATTEMPTS = 8
+#: wait before retry n (1-based): 1, 2, 4, 8 … minutes, capped at 4 hours
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=4)
+
+Sender = Callable[[OutboxMessage], None]
+
+
+def queue_email(
+    session: Session,
+    *,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    estate_id: int | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        estate_id=estate_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def send_pending(session: Session, send: Sender, now: datetime, limit: int = 50) -> int:
+    """Send due messages; returns how many went out. Commits after each message so a
+    message that went out is never sent twice, even if a later one fails.
+
+    Each message is claimed with a guarded UPDATE (status pending → sending) so two
+    workers running this job at once never send the same message.
+    """
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    session.commit()
+    sent = 0
+    for message_id in ids:
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .values(status="sending")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if claimed != 1:
+            continue
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        try:
+            send(message)
+        except Exception as exc:  # noqa: BLE001 — any transport failure means "retry later"
+            message.attempts += 1
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = "failed"
+            else:
+                message.status = "pending"
+                message.next_attempt_at = now + backoff(message.attempts)
+        else:
+            message.attempts += 1
+            message.status = "sent"
+            message.sent_at = now
+            sent += 1
+        session.commit()
+    return sent
+
+
+# --------------------------------------------------------------- Flask-side glue
+# Rendering uses the app's Jinja templates (templates/email/NAME.txt + NAME.html) and
+# sending uses Flask-Mail; both need an application context, never a request.
+
+
+def queue_template(
+    session: Session,
+    name: str,
+    *,
+    recipient: str,
+    subject: str,
+    estate_id: int | None = None,
+    **context: object,
+) -> OutboxMessage:
+    from flask import render_template
+
+    return queue_email(
+        session,
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template(f"email/{name}.txt", **context),
+        body_html=render_template(f"email/{name}.html", **context),
+        estate_id=estate_id,
+    )
+
+
+def flask_mail_sender(message: OutboxMessage) -> None:
+    from flask import current_app
+    from flask_mail import Message
+
+    mail = current_app.extensions["mail"]
+    msg = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.body_text,
+        html=message.body_html or None,
+    )
+    mail.send(msg)
+
+
+def deliver_now() -> int:
+    """After a request committed mail, try to send it at once; failures stay queued
+    for the outbox job."""
+    from flask import current_app
+
+    from models import db, utcnow
+
+    if not current_app.config.get("MAIL_SEND_ON_REQUEST"):
+        return 0
+    try:
+        return send_pending(db.session, flask_mail_sender, utcnow())
+    except Exception:  # noqa: BLE001 — the job will retry; the request already succeeded
+        current_app.logger.exception("outbox delivery failed")
+        db.session.rollback()
+        return 0

@@ -1,0 +1,57 @@
+"""Jinja filters and globals shared by the shop, the back office and the emails."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_currency, get_locale
+from flask_babel import lazy_gettext as _l
+
+from models import Colour
+from services.catalogue import price_on
+
+COLOUR_LABELS = {
+    Colour.ROUGE: _l("Rouge"),
+    Colour.BLANC: _l("Blanc"),
+    Colour.ROSE: _l("Rosé"),
+    Colour.EFFERVESCENT: _l("Effervescent"),
+    Colour.MOELLEUX: _l("Moelleux et liquoreux"),
+    Colour.AUTRE: _l("Autre"),
+}
+COLOUR_GROUP_LABELS = {
+    Colour.ROUGE: _l("Vins rouges"),
+    Colour.BLANC: _l("Vins blancs"),
+    Colour.ROSE: _l("Vins rosés"),
+    Colour.EFFERVESCENT: _l("Effervescents"),
+    Colour.MOELLEUX: _l("Moelleux et liquoreux"),
+    Colour.AUTRE: _l("Autres produits"),
+}
+MONTHS = [
+    _l("janvier"), _l("février"), _l("mars"), _l("avril"), _l("mai"), _l("juin"),
+    _l("juillet"), _l("août"), _l("septembre"), _l("octobre"), _l("novembre"), _l("décembre"),
+]
+HEALTH_WARNING = _l("L'abus d'alcool est dangereux pour la santé, à consommer avec modération.")
+
+
+def euros(cents: int | None) -> str:
+    """1250 → "12,50 €" in French, "€12.50" in English."""
+    if cents is None:
+        return ""
+    return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def month_name(month: int | None) -> str:
+    return str(MONTHS[month - 1]) if month else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["euros"] = euros
+    app.jinja_env.filters["month_name"] = month_name
+    app.jinja_env.globals.update(
+        COLOUR_LABELS=COLOUR_LABELS,
+        COLOUR_GROUP_LABELS=COLOUR_GROUP_LABELS,
+        HEALTH_WARNING=HEALTH_WARNING,
+        current_locale=lambda: str(get_locale() or "fr"),
+        price_on=price_on,
+    )

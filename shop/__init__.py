@@ -1,0 +1,20 @@
+"""The customer side: the platform's pages, accounts, and each estate's shop.
+
+* ``site_bp``: platform home, age confirmation, language choice.
+* ``account_bp``: sign-up, login, password reset (``/compte/…``).
+* ``bp``: an estate's shop, every URL under ``/<estate_slug>/``.
+"""
+
+from flask import Blueprint
+
+site_bp = Blueprint("site", __name__)
+account_bp = Blueprint("account", __name__, url_prefix="/compte")
+bp = Blueprint("shop", __name__, url_prefix="/<estate_slug>")
+
+#: slugs an estate may not take, because platform URLs use them
+RESERVED_SLUGS = frozenset(
+    {"compte", "gestion", "plateforme", "static", "age", "langue", "api", "admin", "uploads",
+     "favicon.ico", "robots.txt"}
+)
+
+from shop import account, estate, site  # noqa: E402,F401

@@ -1,0 +1,64 @@
+"""Customer-side forms. Every message is French through Flask-Babel."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from services.accounts import MIN_PASSWORD_LENGTH, InvalidSiret, normalise_siret
+
+_REQUIRED = _l("Ce champ est obligatoire.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse email"), validators=[DataRequired(_REQUIRED), Email(_l("Adresse email invalide."))])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_REQUIRED)])
+    remember = BooleanField(_l("Rester connecté"))
+
+
+def _password_fields():  # type: ignore[no-untyped-def]
+    password = PasswordField(
+        _l("Mot de passe"),
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(min=MIN_PASSWORD_LENGTH, max=200,
+                   message=_l("Le mot de passe doit compter au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH)),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[DataRequired(_REQUIRED), EqualTo("password", _l("Les deux mots de passe diffèrent."))],
+    )
+    return password, confirm
+
+
+class RegisterForm(FlaskForm):
+    first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    email = EmailField(_l("Adresse email"), validators=[DataRequired(_REQUIRED), Email(_l("Adresse email invalide.")), Length(max=254)])
+    phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)])
+    password, confirm = _password_fields()
+    adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"), validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
+
+
+class ProRegisterForm(RegisterForm):
+    company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_REQUIRED), Length(max=140)])
+    siret = StringField(_l("Numéro SIRET"), validators=[DataRequired(_REQUIRED), Length(max=30)])
+
+    def validate_siret(self, field: StringField) -> None:
+        try:
+            normalise_siret(field.data)
+        except InvalidSiret as exc:
+            if str(exc) == "length":
+                raise ValidationError(_l("Le numéro SIRET doit comporter 14 chiffres.")) from exc
+            raise ValidationError(_l("Ce numéro SIRET n'est pas valide (clé de contrôle incorrecte).")) from exc
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Adresse email"), validators=[DataRequired(_REQUIRED), Email(_l("Adresse email invalide."))])
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _password_fields()
