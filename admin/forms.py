@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import Colour
@@ -36,8 +37,8 @@ def _positive_price(form: FlaskForm, field: EurosField) -> None:
         raise ValidationError(_l("Le prix doit être supérieur à zéro."))
 
 
-def month_choices() -> list[tuple[int, str]]:
-    return [(0, "—")] + [(i + 1, str(m)) for i, m in enumerate(MONTHS)]
+def month_choices() -> list[SelectChoice]:
+    return [SelectChoice(0, "—")] + [SelectChoice(i + 1, str(m)) for i, m in enumerate(MONTHS)]
 
 
 class WineRowForm(FlaskForm):
@@ -56,10 +57,10 @@ class WineRowForm(FlaskForm):
 
 class WineForm(FlaskForm):
     name = StringField(_l("Nom de la cuvée"), validators=[DataRequired(_REQUIRED), Length(max=140)])
-    colour = SelectField(_l("Couleur"), choices=lambda: [(c.value, str(COLOUR_LABELS[c])) for c in Colour])
+    colour = SelectField(_l("Couleur"), choices=lambda: [SelectChoice(c.value, str(COLOUR_LABELS[c])) for c in Colour])
     appellation = StringField(_l("Appellation"), validators=[Optional(), Length(max=140)])
     vintage = IntegerField(_l("Millésime"), validators=[Optional(), NumberRange(1900, 2100, _l("Millésime invalide."))])
-    volume_ml = IntegerField(_l("Contenance (ml)"), default=750, validators=[DataRequired(_REQUIRED), NumberRange(1, 30000, _l("Contenance invalide."))])
+    volume_ml = IntegerField(_l("Contenance (ml)"), default=750, validators=[InputRequired(_REQUIRED), NumberRange(1, 30000, _l("Contenance invalide."))])
     reference = StringField(_l("Référence interne"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     grapes = StringField(_l("Cépages"), validators=[Optional(), Length(max=200)])
@@ -71,7 +72,7 @@ class WineForm(FlaskForm):
     serving_temperature = StringField(_l("Température de service"), validators=[Optional(), Length(max=40)])
     cellaring = StringField(_l("Garde"), validators=[Optional(), Length(max=80)])
     stock = IntegerField(_l("Stock (bouteilles)"), default=0, validators=[Optional(), NumberRange(0, 1_000_000, _l("Le stock ne peut pas être négatif."))])
-    order_multiple = IntegerField(_l("Multiple de commande"), default=1, validators=[DataRequired(_REQUIRED), NumberRange(1, 120, _l("Le multiple doit être entre 1 et 120."))])
+    order_multiple = IntegerField(_l("Multiple de commande"), default=1, validators=[InputRequired(_REQUIRED), NumberRange(1, 120, _l("Le multiple doit être entre 1 et 120."))])
     position = IntegerField(_l("Ordre d'affichage"), default=0, validators=[Optional(), NumberRange(0, 10_000)])
     vat_rate_id = SelectField(_l("TVA"), coerce=int)
     is_available = BooleanField(_l("Disponible"), default=True)
@@ -111,7 +112,7 @@ class EstateForm(FlaskForm):
     minimum_order = EurosField(_l("Minimum de commande (€)"))
     shipping_delay = StringField(_l("Délai d'expédition"), validators=[Optional(), Length(max=140)])
     mixing_allowed = BooleanField(_l("Autoriser le panachage (bouton +1)"))
-    case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[DataRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
+    case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[InputRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
 
     def validate_siret(self, field: StringField) -> None:
         from services.accounts import InvalidSiret, normalise_siret
@@ -125,7 +126,7 @@ class EstateForm(FlaskForm):
 
 class PriceListForm(FlaskForm):
     name = StringField(_l("Nom du tarif"), validators=[DataRequired(_REQUIRED), Length(max=80)])
-    prices_include_vat = SelectField(_l("Prix saisis et affichés"), choices=[("ttc", _l("TTC")), ("ht", _l("HT"))])
+    prices_include_vat = SelectField(_l("Prix saisis et affichés"), choices=lambda: [SelectChoice("ttc", str(_l("TTC"))), SelectChoice("ht", str(_l("HT")))])
     sales_conditions = TextAreaField(_l("Conditions de vente de ce tarif"), validators=[Optional(), Length(max=20000)])
     cash_discount = StringField(_l("Escompte pour paiement comptant (%)"), validators=[Optional(), Length(max=6)])
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from admin import bp
 from admin.access import get_or_404
@@ -111,9 +112,9 @@ def _fill_row_form(form: WineRowForm, wine: Wine, price) -> None:  # type: ignor
     form.is_visible.data = wine.is_visible
 
 
-def _vat_choices() -> list[tuple[int, str]]:
+def _vat_choices() -> list[SelectChoice]:
     rates = db.session.scalars(select(VatRate).order_by(VatRate.rate_bp.desc())).all()
-    return [(r.id, r.name) for r in rates]
+    return [SelectChoice(r.id, r.name) for r in rates]
 
 
 @bp.route("/vins/nouveau", methods=["GET", "POST"])

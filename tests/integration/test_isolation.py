@@ -1,0 +1,142 @@
+"""One estate never sees another's rows: the URL map walked with the other estate's
+ids, and the session filter itself."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from models import Estate, EstateCustomer, Price, PriceList, Wine, db
+from services.tenancy import EstateMismatch, scope_to_estate
+from tests.conftest import login, session_for
+
+OWN, OTHER = "domaine-de-la-vernette", "domaine-rozel"
+
+
+def _estate_ids(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {e.slug: e.id for e in session.scalars(select(Estate))}
+
+
+def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """One object of the estate for every id argument a URL rule may take."""
+    return {
+        "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
+        "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
+        "customer_id": session.scalars(select(EstateCustomer.id).where(EstateCustomer.estate_id == estate_id)).first(),
+    }
+
+
+def _snapshot(session, estate_id: int):  # type: ignore[no-untyped-def]
+    wines = session.execute(select(Wine.id, Wine.stock, Wine.vintage, Wine.is_visible, Wine.is_available)
+                            .where(Wine.estate_id == estate_id).order_by(Wine.id)).all()
+    prices = session.execute(select(Price.id, Price.amount_cents, Price.promo_active)
+                             .where(Price.estate_id == estate_id).order_by(Price.id)).all()
+    lists = session.execute(select(PriceList.id, PriceList.name).where(PriceList.estate_id == estate_id)).all()
+    estate = session.execute(select(Estate.name, Estate.minimum_order_cents).where(Estate.id == estate_id)).one()
+    return wines, prices, lists, estate
+
+
+def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, client):
+    login(client, "vigneron@vernette.example")
+    with session_for(app) as session:
+        estate_ids = _estate_ids(session)
+        other_ids = _object_ids(session, estate_ids[OTHER])
+        before = _snapshot(session, estate_ids[OTHER])
+    adapter = app.url_map.bind("localhost")
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "estate_slug" not in rule.arguments:
+            continue
+        id_args = rule.arguments - {"estate_slug"}
+        # Under the staff's own estate, any URL naming the other estate's object is a 404;
+        # under the other estate, every back-office URL is (its shop is public, of course).
+        slugs = ([OWN] if id_args else []) + ([OTHER] if rule.endpoint.startswith("admin.") else [])
+        for slug in slugs:
+            values = {"estate_slug": slug}
+            for arg in id_args:
+                assert arg in other_ids, f"teach this test which object {arg!r} of {rule} names"
+                values[arg] = other_ids[arg]
+            url = adapter.build(rule.endpoint, values)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"price": "1,00", "stock": "0", "name": "x"},
+                                       headers={"HX-Request": "true"} if "row" in rule.endpoint else {})
+                assert response.status_code == 404, f"{method} {url} → {response.status_code}"
+                checked.append((method, rule.endpoint))
+    endpoints = {endpoint for _, endpoint in checked}
+    assert {"admin.wine_row_edit", "admin.wine_edit", "admin.price_list_edit", "admin.settings",
+            "admin.wines", "shop.wine"} <= endpoints
+    with session_for(app) as session:
+        assert _snapshot(session, estate_ids[OTHER]) == before
+
+
+def test_the_wines_table_refuses_another_estates_price_list(app, client):
+    login(client, "vigneron@vernette.example")
+    with session_for(app) as session:
+        other_list = _object_ids(session, _estate_ids(session)[OTHER])["price_list_id"]
+    assert client.get(f"/gestion/{OWN}/vins?tarif={other_list}").status_code == 404
+
+
+def test_a_customer_gets_404_in_the_back_office(client):
+    login(client, "client@chai.example")
+    assert client.get(f"/gestion/{OWN}/vins").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_login(app):
+    response = app.test_client().get(f"/gestion/{OWN}/vins")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/compte/connexion")
+
+
+def test_the_platform_admin_can_open_every_back_office(client):
+    login(client, "operateur@chai.example")
+    assert client.get(f"/gestion/{OWN}/vins").status_code == 200
+    assert client.get(f"/gestion/{OTHER}/vins").status_code == 200
+
+
+# ------------------------------------------------------------ the session filter
+
+
+def test_a_session_without_an_estate_sees_no_estate_owned_row(app):
+    with app.app_context():
+        assert db.session.scalars(select(Wine)).all() == []
+        assert db.session.scalars(select(Estate)).all() != []  # platform rows stay visible
+        db.session.remove()
+
+
+def test_a_scoped_session_sees_only_its_estate_including_through_relationships(app):
+    with app.app_context():
+        ids = {e.slug: e.id for e in db.session.scalars(select(Estate))}
+        scope_to_estate(db.session, ids[OWN])
+        wines = db.session.scalars(select(Wine)).all()
+        assert wines and {w.estate_id for w in wines} == {ids[OWN]}
+        for price_list in db.session.scalars(select(PriceList)):
+            assert {p.estate_id for p in price_list.prices} <= {ids[OWN]}
+        assert db.session.scalars(select(Price).join(Wine)).all()
+        assert {p.estate_id for p in db.session.scalars(select(Price).join(Wine))} == {ids[OWN]}
+        db.session.remove()
+
+
+def test_a_bulk_update_in_a_scoped_session_leaves_other_estates_alone(app):
+    with session_for(app) as session:
+        ids = _estate_ids(session)
+        other_before = _snapshot(session, ids[OTHER])
+    with app.app_context():
+        scope_to_estate(db.session, ids[OWN])
+        db.session.execute(update(Wine).values(stock=0))
+        db.session.commit()
+        db.session.remove()
+    with session_for(app) as session:
+        assert _snapshot(session, ids[OTHER]) == other_before
+        assert set(session.scalars(select(Wine.stock).where(Wine.estate_id == ids[OWN]))) == {0}
+
+
+def test_writing_another_estates_row_in_a_scoped_session_is_refused(app):
+    with session_for(app) as session:
+        ids = _estate_ids(session)
+        vat_rate_id = session.scalars(select(Wine.vat_rate_id)).first()
+    with app.app_context():
+        scope_to_estate(db.session, ids[OWN])
+        db.session.add(Wine(estate_id=ids[OTHER], name="Intrus", colour="rouge", vat_rate_id=vat_rate_id))
+        with pytest.raises(EstateMismatch):
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
