@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import make_server
 
 from models import ProStatus, db, utcnow
 from services import accounts, demo, mail
@@ -74,12 +75,19 @@ def serve_command(host: str, port: int) -> None:
         for label, email, password in rows:
             click.echo(f"  {label:<38} {email:<30} {password}")
     db.session.remove()
-    scheduler = start_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Chai : http://{host}:{port}/")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Flask refuses app.run() inside a CLI command; this is the same werkzeug server.
+    # The socket is bound before the line below is printed: once it shows, we answer.
+    server = make_server(host, port, app, threaded=True)
+    scheduler = start_scheduler(app)
+    click.echo(f"Chai : http://{host}:{port}/", )
     try:
-        current_app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         scheduler.shutdown(wait=False)
+        server.server_close()
 
 
 def start_scheduler(app):  # type: ignore[no-untyped-def]

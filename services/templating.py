@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Flask
-from flask_babel import format_currency, get_locale
+from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from models import Colour
@@ -45,13 +45,22 @@ def month_name(month: int | None) -> str:
     return str(MONTHS[month - 1]) if month else ""
 
 
+def _current_path() -> str:
+    """The path and query of the page being shown, for "come back here" links."""
+    from flask import request
+
+    return request.full_path.rstrip("?")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["month_name"] = month_name
+    app.jinja_env.filters["decimal"] = format_decimal
     app.jinja_env.globals.update(
         COLOUR_LABELS=COLOUR_LABELS,
         COLOUR_GROUP_LABELS=COLOUR_GROUP_LABELS,
         HEALTH_WARNING=HEALTH_WARNING,
         current_locale=lambda: str(get_locale() or "fr"),
         price_on=price_on,
+        current_path=_current_path,
     )

@@ -1,0 +1,76 @@
+"""One live server and one headless Chromium for the whole browser session.
+
+The server is the real app (CSRF on) on a migrated, demo-seeded SQLite file, served
+by werkzeug in a thread; Chromium is Debian's, driven by Playwright. A missing
+Chromium fails the run: a skipped browser test would prove nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port, make_app
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",  # no calls out of this machine
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class LiveServer:
+    def __init__(self, db_file: Path) -> None:
+        self.app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+@pytest.fixture(scope="session")
+def live_server(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db_file = tmp_path_factory.mktemp("live") / "chai.sqlite3"
+    shutil.copyfile(template_db, db_file)
+    server = LiveServer(db_file)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is not installed: run scripts/test.sh, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server: LiveServer) -> Iterator:
+    context = browser.new_context(locale="fr-FR", base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
