@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -30,6 +32,17 @@ class EurosField(StringField):
             except ValueError:
                 self.cents = None
                 raise ValueError(_l("Montant invalide : écrivez par exemple 12,50.")) from None
+
+
+def _hundredths(text: str | None, message: object = None) -> int | None:
+    """"13,5" → 1350, "2" → 200, "" → None. :raise ValidationError: not such a number."""
+    cleaned = (text or "").replace("%", "").strip().replace(",", ".")
+    if not cleaned:
+        return None
+    match = re.fullmatch(r"(\d{1,4})(?:\.(\d{1,2}))?", cleaned)
+    if match is None:
+        raise ValidationError(message or _l("Degré invalide : écrivez par exemple 13,5."))
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
 
 
 def _positive_price(form: FlaskForm, field: EurosField) -> None:
@@ -81,17 +94,10 @@ class WineForm(FlaskForm):
     is_visible = BooleanField(_l("Affiché sur la boutique"), default=True)
 
     def validate_alcohol(self, field: StringField) -> None:
-        text = (field.data or "").replace(",", ".").replace("%", "").strip()
-        if not text:
-            field.permille = None
-            return
-        try:
-            value = round(float(text) * 10)
-        except ValueError:
-            raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5.")) from None
-        if not 0 <= value <= 800:
+        hundredths = _hundredths(field.data)
+        field.permille = None if hundredths is None else hundredths // 10
+        if hundredths is not None and (hundredths > 8000 or hundredths % 10):
             raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5."))
-        field.permille = value
 
 
 class EstateForm(FlaskForm):
@@ -131,12 +137,7 @@ class PriceListForm(FlaskForm):
     cash_discount = StringField(_l("Escompte pour paiement comptant (%)"), validators=[Optional(), Length(max=6)])
 
     def validate_cash_discount(self, field: StringField) -> None:
-        text = (field.data or "").replace(",", ".").replace("%", "").strip()
-        field.bp = 0
-        if text:
-            try:
-                field.bp = round(float(text) * 100)
-            except ValueError:
-                raise ValidationError(_l("Pourcentage invalide.")) from None
-            if not 0 <= field.bp <= 5000:
-                raise ValidationError(_l("L'escompte doit être entre 0 et 50 %."))
+        bp = _hundredths(field.data, message=_l("Pourcentage invalide."))
+        field.bp = bp or 0
+        if not 0 <= field.bp <= 5000:
+            raise ValidationError(_l("L'escompte doit être entre 0 et 50 %."))

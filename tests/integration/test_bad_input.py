@@ -1,0 +1,56 @@
+"""Garbage in every field of every form: a French message or a redirect, never a 500."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from models import Estate, PriceList, Wine
+from tests.conftest import login, session_for
+
+NASTY = ["", " ", "-1", "0", "1e309", "99999999999999999999", "abc", "12,345,6", "<script>alert(1)</script>",
+         "x" * 5000, "\x00", "é" * 300, "2031-13-45", "NaN"]
+
+
+def _urls(app, slug: str) -> list[tuple[str, str]]:
+    """(method, url) for every form-handling route of the back office, account and shop."""
+    with session_for(app) as session:
+        estate_id = session.scalars(select(Estate.id).where(Estate.slug == slug)).one()
+        ids = {"wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
+               "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first()}
+    adapter = app.url_map.bind("localhost")
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "account.logout") or "POST" not in rule.methods:
+            continue
+        if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token"}:
+            continue
+        values = {"estate_slug": slug, "token": "x", **ids}
+        urls.append(("POST", adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})))
+    return urls
+
+
+@pytest.mark.parametrize("value", NASTY, ids=lambda v: repr(v[:12]))
+def test_nasty_values_in_every_form_never_cause_a_server_error(app, client, value):
+    slug = "domaine-de-la-vernette"
+    login(client, "vigneron@vernette.example")
+    checked = 0
+    for method, url in _urls(app, slug):
+        page = client.get(url).get_data(as_text=True)
+        names = set(re.findall(r'name="([\w-]+)"', page)) - {"csrf_token"}
+        response = client.open(url, method=method, data={name: value for name in names},
+                               headers={"HX-Request": "true"})
+        assert response.status_code < 500, f"{url} with {value[:20]!r}: {response.status_code}"
+        checked += 1
+    assert checked >= 8
+
+
+def test_invalid_numbers_are_explained_in_french(app, client):
+    login(client, "vigneron@vernette.example")
+    response = client.post("/gestion/domaine-de-la-vernette/vins/nouveau",
+                           data={"name": "X", "colour": "rouge", "volume_ml": "abc", "order_multiple": "1"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Not a valid" not in body
