@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from admin import bp
 from admin.forms import EstateForm
+from admin.images import discard, store_uploaded
 from models import db
 from services.pricing import format_euros_plain
 
@@ -26,13 +27,24 @@ def settings():  # type: ignore[no-untyped-def]
     form = EstateForm(obj=estate)
     if not form.is_submitted():
         form.minimum_order.data = format_euros_plain(estate.minimum_order_cents)
-    elif form.validate():
+    elif form.validate() and not _refused_logo(form):
+        old_logo = estate.logo_path
+        new_logo = getattr(form, "stored_logo", None)
+        if new_logo or form.remove_logo.data:
+            estate.logo_path = new_logo
         for name in SETTINGS_FIELDS:
             value = getattr(form, name).data
             setattr(estate, name, value.strip() if isinstance(value, str) else value)
         estate.video_url = (form.video_url.data or "").strip() or None
         estate.minimum_order_cents = form.minimum_order.cents or 0
         db.session.commit()
+        if old_logo and old_logo != estate.logo_path:
+            discard(old_logo)
         flash(_("Les réglages du domaine sont enregistrés."), "success")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form), 422 if form.is_submitted() else 200
+
+
+def _refused_logo(form: EstateForm) -> bool:
+    form.stored_logo = store_uploaded(form.logo, f"estate-{g.estate.id}")
+    return bool(form.logo.errors)

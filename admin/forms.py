@@ -7,6 +7,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -92,6 +93,8 @@ class WineForm(FlaskForm):
     available_again_month = SelectField(_l("De retour en"), coerce=int, choices=month_choices)
     available_again_year = IntegerField(_l("Année"), validators=[Optional(), NumberRange(2000, 2100, _l("Année invalide."))])
     is_visible = BooleanField(_l("Affiché sur la boutique"), default=True)
+    photo = FileField(_l("Photo de la bouteille (JPEG, PNG ou WebP, 8 Mo au plus)"))
+    remove_photo = BooleanField(_l("Retirer la photo"))
 
     def validate_alcohol(self, field: StringField) -> None:
         hundredths = _hundredths(field.data)
@@ -118,6 +121,8 @@ class EstateForm(FlaskForm):
     minimum_order = EurosField(_l("Minimum de commande (€)"))
     shipping_delay = StringField(_l("Délai d'expédition"), validators=[Optional(), Length(max=140)])
     mixing_allowed = BooleanField(_l("Autoriser le panachage (bouton +1)"))
+    logo = FileField(_l("Logo (JPEG, PNG ou WebP, 8 Mo au plus)"))
+    remove_logo = BooleanField(_l("Retirer le logo"))
     case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[InputRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
 
     def validate_siret(self, field: StringField) -> None:

@@ -14,7 +14,8 @@ from wtforms.fields.choices import SelectChoice
 from admin import bp
 from admin.access import get_or_404
 from admin.forms import WineForm, WineRowForm
-from models import Colour, PriceList, VatRate, Wine, db
+from admin.images import discard, store_uploaded
+from models import Colour, PriceList, VatRate, Wine, WineImage, db
 from services import catalogue
 from services.pricing import format_euros_plain
 
@@ -149,6 +150,9 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
     except catalogue.InvalidWineChange as exc:
         form.available_again_month.errors = [str(CHANGE_MESSAGES[(exc.field, exc.code)][1])]
         return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
+    photo = store_uploaded(form.photo, f"estate-{g.estate.id}/wines")
+    if form.photo.errors:
+        return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
     for name in ("name", "appellation", "vintage", "volume_ml", "reference", "description", "grapes",
                  "soil", "vinification", "tasting_notes", "food_pairing", "serving_temperature",
                  "cellaring", "order_multiple", "vat_rate_id", "is_available", "is_visible"):
@@ -161,8 +165,15 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
     wine.position = form.position.data or 0
     wine.alcohol_permille = getattr(form.alcohol, "permille", None)
     wine.available_again_month, wine.available_again_year = month, year
+    old_photos = [image.path for image in wine.images] if (photo or form.remove_photo.data) else []
+    if photo or form.remove_photo.data:
+        wine.images.clear()
+    if photo:
+        wine.images.append(WineImage(estate_id=g.estate.id, path=photo, position=0))
     if created:
         db.session.add(wine)
     db.session.commit()
+    for path in old_photos:
+        discard(path)
     flash(_("La cuvée « %(name)s » est enregistrée.", name=wine.name), "success")
     return redirect(url_for("admin.wines"))
