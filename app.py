@@ -161,43 +161,28 @@ def _register_templating(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from flask_babel import gettext as _
+    """Every error is a French page with the site's layout; never a bare traceback."""
+    from flask_babel import lazy_gettext as _l
 
-    def _error(code: int, message: str):  # type: ignore[no-untyped-def]
+    messages = {
+        400: _l("La demande est incorrecte."),
+        403: _l("Vous n'avez pas accès à cette page."),
+        404: _l("Cette page n'existe pas."),
+        405: _l("Cette action n'est pas possible ici."),
+        413: _l("Le fichier envoyé est trop volumineux."),
+        500: _l("Une erreur est survenue. Réessayez dans un instant."),
+    }
+
+    def _render(code: int, message: object):  # type: ignore[no-untyped-def]
+        if code == 500:
+            db.session.rollback()
         return render_template("error.html", code=code, message=message), code
 
-    @app.errorhandler(CSRFError)
-    def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
-        return _error(
-            400,
-            _("Le formulaire a expiré ou n'a pas été envoyé depuis ce site. "
-              "Rechargez la page et recommencez."),
-        )
-
-    @app.errorhandler(400)
-    def _bad_request(exc: Exception):  # type: ignore[no-untyped-def]
-        return _error(400, _("La demande est incorrecte."))
-
-    @app.errorhandler(403)
-    def _forbidden(exc: Exception):  # type: ignore[no-untyped-def]
-        return _error(403, _("Vous n'avez pas accès à cette page."))
-
-    @app.errorhandler(404)
-    def _not_found(exc: Exception):  # type: ignore[no-untyped-def]
-        return _error(404, _("Cette page n'existe pas."))
-
-    @app.errorhandler(405)
-    def _method_not_allowed(exc: Exception):  # type: ignore[no-untyped-def]
-        return _error(405, _("Cette action n'est pas possible ici."))
-
-    @app.errorhandler(413)
-    def _too_large(exc: Exception):  # type: ignore[no-untyped-def]
-        return _error(413, _("Le fichier envoyé est trop volumineux."))
-
-    @app.errorhandler(500)
-    def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
-        db.session.rollback()
-        return _error(500, _("Une erreur est survenue. Réessayez dans un instant."))
+    for code, message in messages.items():
+        app.register_error_handler(code, lambda exc, code=code, message=message: _render(code, message))
+    app.register_error_handler(CSRFError, lambda exc: _render(400, _l(
+        "Le formulaire a expiré ou n'a pas été envoyé depuis ce site. "
+        "Rechargez la page et recommencez.")))
 
 
 def _register_cli(app: Flask) -> None:

@@ -129,3 +129,21 @@ def test_english_is_offered_as_a_second_language(client):
 
 def test_responses_vary_on_hx_request(client):
     assert "HX-Request" in client.get("/").headers.get("Vary", "")
+
+
+def test_an_unexpected_error_shows_a_french_page(db_file):
+    from tests.conftest import make_app
+
+    app = make_app(db_file, TESTING=False)
+
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("bug")
+
+    app.add_url_rule("/boom-for-test", view_func=boom)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["age_ok"] = True
+    response = client.get("/boom-for-test")
+    assert response.status_code == 500
+    assert "Une erreur est survenue. Réessayez dans un instant." in text_of(response)
+    assert "Traceback" not in text_of(response)

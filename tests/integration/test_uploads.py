@@ -85,3 +85,12 @@ def test_a_bottle_photo_is_shown_on_the_shop_and_can_be_removed(app, client):
 def test_uploads_cannot_escape_their_folder(client):
     assert client.get("/uploads/../secret_key").status_code == 404
     assert client.get("/uploads/%2e%2e/secret_key").status_code == 404
+
+
+def test_a_request_over_the_size_limit_gets_a_french_413(app, client):
+    login(client, "vigneron@rozel.example")
+    big = io.BytesIO(b"0" * (17 * 1024 * 1024))
+    response = client.post(f"/gestion/{SLUG}/domaine", data=_settings(logo=(big, "big.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "Le fichier envoyé est trop volumineux." in text_of(response)
