@@ -16,6 +16,7 @@ from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
+    LargeBinary,
     CheckConstraint,
     DateTime,
     Enum,
@@ -102,6 +103,51 @@ class CustomerKind(enum.Enum):
     PROFESSIONNEL = "professionnel"
 
 
+class OrderStatus(enum.Enum):
+    """See services.orders.TRANSITIONS for the allowed moves."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    PREPARING = "preparing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class PaymentMode(enum.Enum):
+    CARD = "card"
+    TRANSFER = "transfer"
+    CHEQUE = "cheque"
+    CASH = "cash"  #: paid at pickup
+
+
+class PaymentStatus(enum.Enum):
+    CREATED = "created"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class DeliveryKind(enum.Enum):
+    """How the wine reaches the customer; later issues add fairs, group purchases and
+    distribution points as more kinds (see services.delivery)."""
+
+    HOME = "home"  #: livraison à domicile, shipping grid applies
+    PICKUP = "pickup"  #: enlèvement à la propriété
+    HAND = "hand"  #: livraison en mains propres
+
+
+class ShippingZone(enum.Enum):
+    FR_METRO = "fr_metro"
+    CORSE = "corse"
+    EU = "eu"
+    WORLD = "world"
+
+
+class InvoiceKind(enum.Enum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
 class Colour(enum.Enum):
     ROUGE = "rouge"
     BLANC = "blanc"
@@ -130,6 +176,7 @@ class User(UserMixin, db.Model):
     siret: Mapped[str | None] = mapped_column(String(14))
     company_name: Mapped[str] = mapped_column(String(140), default="")
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
@@ -177,6 +224,19 @@ class Estate(db.Model):
     mixing_allowed: Mapped[bool] = mapped_column(Boolean, default=False)  #: panachage
     case_size: Mapped[int] = mapped_column(Integer, default=6)  #: bottles per mixed case
     is_published: Mapped[bool] = mapped_column(Boolean, default=True)
+    order_prefix: Mapped[str] = mapped_column(String(8), default="CDE", server_default="CDE")  #: "VER-00042"
+    free_shipping_above_cents: Mapped[int | None] = mapped_column(Integer)  #: TTC, home delivery
+    accepts_card: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    accepts_transfer: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    accepts_cheque: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    accepts_cash: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  #: at pickup
+    allows_pickup: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    allows_hand_delivery: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    pickup_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notification_email: Mapped[str] = mapped_column(String(254), default="", server_default="")  #: order copies
+    mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
+    mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
+    mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
@@ -211,6 +271,30 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        cascade="all, delete-orphan", order_by="OutboxAttachment.id"
+    )
+
+
+class OutboxAttachment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(80), default="application/pdf")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PaymentHook(db.Model):
+    """A provider notification already handled: the unique key makes a replay a no-op."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(60))
+    resource_id: Mapped[str] = mapped_column(String(60))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "event_type", "resource_id"),)
 
 
 # ------------------------------------------------------------------ estate-owned rows
@@ -352,6 +436,16 @@ class EstateCustomer(EstateOwned, db.Model):
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id", ondelete="SET NULL"))
     discount_bp: Mapped[int] = mapped_column(Integer, default=0)  #: individual, confidential
     notes: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    company: Mapped[str] = mapped_column(String(140), default="", server_default="")
+    billing_street: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    billing_postcode: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    billing_city: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    billing_country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
+    shipping_street: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    shipping_postcode: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    shipping_city: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    shipping_country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -363,5 +457,210 @@ class EstateCustomer(EstateOwned, db.Model):
     )
 
 
-# Orders, payments, invoices and credit notes come with the checkout issue; they will
-# be EstateOwned too, with per-estate gapless sequences kept in their own table.
+
+
+class ShippingRate(EstateOwned, db.Model):
+    """One cell of the shipping grid: from ``min_bottles`` bottles up to the next band."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[ShippingZone] = mapped_column(_enum(ShippingZone, "shipping_zone"))
+    min_bottles: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(Integer)  #: TTC
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "zone", "min_bottles"),
+        CheckConstraint("min_bottles >= 1", name="min_bottles_positive"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+    )
+
+
+class Cart(EstateOwned, db.Model):
+    """A visitor's basket at one estate: found by the browser's token, or by the user."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[CartLine]] = relationship(
+        cascade="all, delete-orphan", order_by="CartLine.id", back_populates="cart"
+    )
+
+    __table_args__ = (UniqueConstraint("estate_id", "token"),)
+
+
+class CartLine(EstateOwned, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"), index=True)
+    wine_id: Mapped[int] = mapped_column(ForeignKey("wine.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    cart: Mapped[Cart] = relationship(back_populates="lines")
+    wine: Mapped[Wine] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("cart_id", "wine_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Sequence(EstateOwned, db.Model):
+    """A per-estate counter (order and invoice numbers), advanced only by a guarded
+    UPDATE inside the transaction that uses the number: a rollback gives it back, so
+    invoice numbers have no gaps."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (UniqueConstraint("estate_id", "name"),)
+
+
+class Order(EstateOwned, db.Model):
+    __tablename__ = "shop_order"  # "order" is an SQL keyword
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30))  #: "VER-00042", per estate, never reused
+    #: hidden field of the checkout form: the same checkout posted twice makes one order
+    checkout_token: Mapped[str] = mapped_column(String(64))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id", ondelete="SET NULL"))
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean)  #: lines priced TTC (or HT for pros)
+    payment_mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode, "payment_mode"))
+    delivery_kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind, "delivery_kind"))
+    delivery_label: Mapped[str] = mapped_column(String(200))  #: as shown to the customer
+    shipping_zone: Mapped[ShippingZone | None] = mapped_column(_enum(ShippingZone, "shipping_zone"))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    billing_name: Mapped[str] = mapped_column(String(160))
+    billing_company: Mapped[str] = mapped_column(String(140), default="")
+    billing_street: Mapped[str] = mapped_column(String(200))
+    billing_postcode: Mapped[str] = mapped_column(String(10))
+    billing_city: Mapped[str] = mapped_column(String(100))
+    billing_country: Mapped[str] = mapped_column(String(2))
+    shipping_name: Mapped[str] = mapped_column(String(160), default="")
+    shipping_street: Mapped[str] = mapped_column(String(200), default="")
+    shipping_postcode: Mapped[str] = mapped_column(String(10), default="")
+    shipping_city: Mapped[str] = mapped_column(String(100), default="")
+    shipping_country: Mapped[str] = mapped_column(String(2), default="")
+    customer_note: Mapped[str] = mapped_column(Text, default="")
+    bottles: Mapped[int] = mapped_column(Integer)
+    goods_ht_cents: Mapped[int] = mapped_column(Integer)
+    shipping_ttc_cents: Mapped[int] = mapped_column(Integer)
+    total_ht_cents: Mapped[int] = mapped_column(Integer)
+    total_vat_cents: Mapped[int] = mapped_column(Integer)
+    total_ttc_cents: Mapped[int] = mapped_column(Integer)
+    sales_conditions: Mapped[str] = mapped_column(Text, default="")  #: as accepted
+    conditions_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tracking_number: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: "facturée"
+
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", cascade="all, delete-orphan")
+    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", cascade="all, delete-orphan")
+    payments: Mapped[list[Payment]] = relationship(order_by="Payment.id")
+    customer: Mapped[EstateCustomer] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("estate_id", "checkout_token"),
+        CheckConstraint("total_ttc_cents >= 0", name="total_non_negative"),
+        CheckConstraint("shipping_ttc_cents >= 0", name="shipping_non_negative"),
+    )
+
+
+class OrderLine(EstateOwned, db.Model):
+    """A priced line, frozen at order time (the wine may change later)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    wine_id: Mapped[int | None] = mapped_column(ForeignKey("wine.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(String(255))  #: "Morgon Côte du Py 2022 — 75 cl"
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)  #: in the order's basis (TTC or HT)
+    vat_rate_bp: Mapped[int] = mapped_column(Integer)
+    ht_cents: Mapped[int] = mapped_column(Integer)
+    vat_cents: Mapped[int] = mapped_column(Integer)
+    ttc_cents: Mapped[int] = mapped_column(Integer)
+    is_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class OrderEvent(EstateOwned, db.Model):
+    """Every status change: who, when, from what to what."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
+    to_status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(160))  #: "Marie Vernay", "Client", "Mangopay"
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Payment(EstateOwned, db.Model):
+    """One attempt to collect an order's money (a pay-in, a cheque, cash)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))  #: "mangopay" or "manual"
+    mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode, "payment_mode"))
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    provider_payin_id: Mapped[str | None] = mapped_column(String(60))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    redirect_url: Mapped[str] = mapped_column(String(500), default="")
+    wire_reference: Mapped[str] = mapped_column(String(60), default="")
+    bank_iban: Mapped[str] = mapped_column(String(40), default="")
+    bank_bic: Mapped[str] = mapped_column(String(20), default="")
+    bank_owner: Mapped[str] = mapped_column(String(140), default="")
+    result_message: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_payin_id"),
+        CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
+    )
+
+
+class Document(EstateOwned, db.Model):
+    """A stored PDF: order form archive, invoice, credit note, or an invoice the estate
+    made in its own software and uploaded."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  #: order_form, invoice, credit_note, external_invoice
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(80), default="application/pdf")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Invoice(EstateOwned, db.Model):
+    """An issued invoice or credit note. Never updated once written (see
+    services.invoicing): corrections are credit notes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    kind: Mapped[InvoiceKind] = mapped_column(_enum(InvoiceKind, "invoice_kind"))
+    number: Mapped[str] = mapped_column(String(40))
+    external: Mapped[bool] = mapped_column(Boolean, default=False)  #: uploaded from the estate's software
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    total_ht_cents: Mapped[int] = mapped_column(Integer)
+    total_vat_cents: Mapped[int] = mapped_column(Integer)
+    total_ttc_cents: Mapped[int] = mapped_column(Integer)
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+
+    document: Mapped[Document] = relationship()
+
+    __table_args__ = (UniqueConstraint("estate_id", "kind", "number"),)
