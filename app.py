@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -74,7 +74,14 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         MAIL_PORT=25,
         MAIL_DEFAULT_SENDER="Chai <boutique@localhost>",
         MAIL_SEND_ON_REQUEST=True,  # try the outbox right after a request queues mail
-        PUBLIC_URL="http://127.0.0.1:5000",  #: used in emailed links
+        PUBLIC_URL="http://127.0.0.1:5000",  #: used in emailed links and payment return URLs
+        # Payments go through Mangopay. With PAYMENT_SANDBOX, `chai serve` starts a local
+        # simulator of Mangopay's API (services.payments.sandbox) and points the adapter
+        # at it: the demo takes "test card" payments offline, clearly marked as test.
+        PAYMENT_SANDBOX=True,
+        MANGOPAY_BASE_URL="",
+        MANGOPAY_CLIENT_ID="chai-demo",
+        MANGOPAY_API_KEY="sandbox-api-key",
         UPLOAD_DIR=os.path.join(app.instance_path, "uploads"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
@@ -111,7 +118,9 @@ def _configure_db(app: Flask) -> None:
     def _declare_write_intent() -> None:
         # GET and HEAD never write: their SQLite transactions start deferred and run
         # alongside writers; every other method takes the write lock up front.
-        g._write_token = set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        view = app.view_functions.get(request.endpoint or "")
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "chai_writes_on_get", False)
+        g._write_token = set_write_intent(writes)
 
     @app.teardown_request
     def _forget_write_intent(exc: BaseException | None) -> None:
@@ -133,6 +142,8 @@ def _configure_login(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # jobs and emails rendered outside a request: French
+        return "fr"
     lang = session.get("lang")
     return lang if lang in LANGUAGES else "fr"
 

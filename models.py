@@ -278,11 +278,12 @@ class OutboxMessage(db.Model):
 
 
 class OutboxAttachment(db.Model):
+    """A document to attach, named by its source ("order_form:42", "invoice:7") and
+    fetched or rendered when the message is sent (services.documents.resolve)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(120))
-    content_type: Mapped[str] = mapped_column(String(80), default="application/pdf")
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(60))
 
 
 class PaymentHook(db.Model):

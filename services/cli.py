@@ -79,6 +79,15 @@ def serve_command(host: str, port: int) -> None:
     # Flask refuses app.run() inside a CLI command; this is the same werkzeug server.
     # The socket is bound before the line below is printed: once it shows, we answer.
     server = make_server(host, port, app, threaded=True)
+    sandbox = None
+    if app.config["PAYMENT_SANDBOX"]:
+        from services.payments.sandbox import MangopaySandbox
+
+        sandbox = MangopaySandbox(host=host).start()
+        app.config["MANGOPAY_BASE_URL"] = sandbox.base_url
+        click.echo(f"Paiements : simulateur Mangopay local (mode test) sur {sandbox.base_url}")
+    if app.config["PUBLIC_URL"] == "http://127.0.0.1:5000":  # the default: follow --host/--port
+        app.config["PUBLIC_URL"] = f"http://{host}:{port}"
     scheduler = start_scheduler(app)
     click.echo(f"Chai : http://{host}:{port}/", )
     try:
@@ -88,6 +97,8 @@ def serve_command(host: str, port: int) -> None:
     finally:
         scheduler.shutdown(wait=False)
         server.server_close()
+        if sandbox is not None:
+            sandbox.stop()
 
 
 def start_scheduler(app):  # type: ignore[no-untyped-def]

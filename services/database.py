@@ -75,3 +75,10 @@ def set_write_intent(value: bool):  # type: ignore[no-untyped-def]
 
 def reset_write_intent(token) -> None:  # type: ignore[no-untyped-def]
     _write_intent.reset(token)
+
+
+def writes_on_get(view):  # type: ignore[no-untyped-def]
+    """Mark a view that writes although it answers GET (a provider's return URL or
+    notification): its transaction takes the write lock up front like a POST's."""
+    view.chai_writes_on_get = True
+    return view

@@ -24,6 +24,8 @@ from models import (
     User,
     VatRate,
     Wine,
+    ShippingRate,
+    ShippingZone,
 )
 from services.accounts import register_user
 from services.tenancy import all_estates
@@ -47,6 +49,9 @@ WINE_VAT_BP = 2000  #: French wine is at the normal rate
 ESTATES: tuple[dict[str, Any], ...] = (
     {
         "slug": VERNETTE_SLUG,
+        "order_prefix": "VER",
+        "free_shipping_above_cents": 25000,
+        "pickup_instructions": "Au caveau, 214 route des Thorins, du lundi au samedi, 9 h – 12 h et 14 h – 18 h.",
         "name": "Domaine de la Vernette",
         "legal_name": "EARL Domaine de la Vernette",
         "street": "214 route des Thorins",
@@ -95,6 +100,8 @@ ESTATES: tuple[dict[str, Any], ...] = (
     },
     {
         "slug": ROZEL_SLUG,
+        "order_prefix": "ROZ",
+        "allows_hand_delivery": True,
         "name": "Domaine Rozel",
         "legal_name": "SCEA Domaine Rozel",
         "street": "12 rue des Caves",
@@ -640,6 +647,15 @@ def _add_user(session: Session, spec: dict[str, Any]) -> User:
     return user
 
 
+#: (zone, from N bottles, TTC price) — a typical carrier grid for cases of 6 and 12
+SHIPPING_GRID = (
+    (ShippingZone.FR_METRO, 1, 1290), (ShippingZone.FR_METRO, 7, 1690), (ShippingZone.FR_METRO, 13, 2290),
+    (ShippingZone.FR_METRO, 25, 3490),
+    (ShippingZone.CORSE, 1, 2490), (ShippingZone.CORSE, 13, 3990),
+    (ShippingZone.EU, 1, 2990), (ShippingZone.EU, 7, 3990), (ShippingZone.EU, 13, 5490),
+)
+
+
 # --------------------------------------------------------------------------- seed
 
 
@@ -656,6 +672,8 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
         for slug, estate in estates.items():
             lists[slug] = _add_price_lists(session, estate)
             _add_wines(session, estate, wine_vat, lists[slug])
+            session.add_all(ShippingRate(estate_id=estate.id, zone=zone, min_bottles=n, price_cents=cents)
+                            for zone, n, cents in SHIPPING_GRID)
 
         users = {spec["key"]: _add_user(session, spec) for spec in USERS}
         for spec in USERS:

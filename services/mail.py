@@ -11,14 +11,15 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import OutboxMessage
+from models import OutboxAttachment, OutboxMessage
 
 MAX_ATTEMPTS = 8
 #: wait before retry n (1-based): 1, 2, 4, 8 … minutes, capped at 4 hours
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=4)
 
-Sender = Callable[[OutboxMessage], None]
+Attachment = tuple[str, str, bytes]  #: filename, content type, content
+Sender = Callable[[OutboxMessage, list[Attachment]], None]
 
 
 def queue_email(
@@ -29,13 +30,16 @@ def queue_email(
     body_text: str,
     body_html: str = "",
     estate_id: int | None = None,
+    attachments: list[str] | None = None,
 ) -> OutboxMessage:
+    """:param attachments: document sources, resolved when sending (services.documents)."""
     message = OutboxMessage(
         recipient=recipient,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
         estate_id=estate_id,
+        attachments=[OutboxAttachment(source=source) for source in attachments or []],
     )
     session.add(message)
     session.flush()
@@ -53,6 +57,7 @@ def send_pending(session: Session, send: Sender, now: datetime, limit: int = 50)
     Each message is claimed with a guarded UPDATE (status pending → sending) so two
     workers running this job at once never send the same message.
     """
+    reclaim_stuck(session, now)
     ids = list(
         session.scalars(
             select(OutboxMessage.id)
@@ -67,7 +72,7 @@ def send_pending(session: Session, send: Sender, now: datetime, limit: int = 50)
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-            .values(status="sending")
+            .values(status="sending", next_attempt_at=now)  # claim time, for reclaim_stuck
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()
@@ -76,8 +81,12 @@ def send_pending(session: Session, send: Sender, now: datetime, limit: int = 50)
         message = session.get(OutboxMessage, message_id)
         assert message is not None
         try:
-            send(message)
+            files = _resolve_attachments(session, message)
+            session.commit()  # a document rendered for the first time is archived now
+            send(message, files)
         except Exception as exc:  # noqa: BLE001 — any transport failure means "retry later"
+            session.rollback()
+            message = session.get(OutboxMessage, message_id)
             message.attempts += 1
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= MAX_ATTEMPTS:
@@ -94,6 +103,26 @@ def send_pending(session: Session, send: Sender, now: datetime, limit: int = 50)
     return sent
 
 
+def _resolve_attachments(session: Session, message: OutboxMessage) -> list[Attachment]:
+    from services.documents import resolve
+    from services.tenancy import all_estates
+
+    with all_estates(session):
+        documents = [resolve(session, attachment.source) for attachment in message.attachments]
+    return [(d.filename, d.content_type, d.content) for d in documents]
+
+
+def reclaim_stuck(session: Session, now: datetime, older_than: timedelta = timedelta(minutes=15)) -> int:
+    """Messages left "sending" by a process that died mid-send go back to pending
+    (at-least-once: such a message may be sent twice, never lost)."""
+    return session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now - older_than)
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 # --------------------------------------------------------------- Flask-side glue
 # Rendering uses the app's Jinja templates (templates/email/NAME.txt + NAME.html) and
 # sending uses Flask-Mail; both need an application context, never a request.
@@ -106,6 +135,7 @@ def queue_template(
     recipient: str,
     subject: str,
     estate_id: int | None = None,
+    attachments: list[str] | None = None,
     **context: object,
 ) -> OutboxMessage:
     from flask import render_template
@@ -117,10 +147,11 @@ def queue_template(
         body_text=render_template(f"email/{name}.txt", **context),
         body_html=render_template(f"email/{name}.html", **context),
         estate_id=estate_id,
+        attachments=attachments,
     )
 
 
-def flask_mail_sender(message: OutboxMessage) -> None:
+def flask_mail_sender(message: OutboxMessage, attachments: list[Attachment]) -> None:
     from flask import current_app
     from flask_mail import Message
 
@@ -131,6 +162,8 @@ def flask_mail_sender(message: OutboxMessage) -> None:
         body=message.body_text,
         html=message.body_html or None,
     )
+    for filename, content_type, content in attachments:
+        msg.attach(filename, content_type, content)
     mail.send(msg)
 
 

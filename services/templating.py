@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Flask
-from flask_babel import format_currency, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from models import Colour
 from services.catalogue import price_on
+from services.delivery import KIND_LABELS
+from services.orders import ACTION_LABELS, PAYMENT_LABELS, STATUS_LABELS
 
 COLOUR_LABELS = {
     Colour.ROUGE: _l("Rouge"),
@@ -56,11 +58,17 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["month_name"] = month_name
     app.jinja_env.filters["decimal"] = format_decimal
+    app.jinja_env.filters["localdate"] = lambda value: format_date(value, "short") if value else ""
+    app.jinja_env.filters["localdatetime"] = lambda value: format_datetime(value, "short") if value else ""
     app.jinja_env.globals.update(
         COLOUR_LABELS=COLOUR_LABELS,
         COLOUR_GROUP_LABELS=COLOUR_GROUP_LABELS,
         HEALTH_WARNING=HEALTH_WARNING,
         current_locale=lambda: str(get_locale() or "fr"),
         price_on=price_on,
+        STATUS_LABELS=STATUS_LABELS,
+        ACTION_LABELS=ACTION_LABELS,
+        DELIVERY_LABELS=KIND_LABELS,
+        PAYMENT_LABELS=PAYMENT_LABELS,
         current_path=_current_path,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask import session
 from flask_login import current_user, login_required, login_user, logout_user
 
 from models import db
-from services import accounts, mail
+from services import accounts, customer_orders, mail
+from services import cart as carts
+from services.web import pdf_response
 from shop import account_bp
 from shop.forms import ForgotPasswordForm, LoginForm, ProRegisterForm, RegisterForm, ResetPasswordForm
 from shop.site import url_is_local
@@ -63,6 +66,9 @@ def login():  # type: ignore[no-untyped-def]
         user = accounts.authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
             login_user(user, remember=form.remember.data)
+            if session.get("cart_token"):
+                carts.claim(db.session, session["cart_token"], user.id)
+                db.session.commit()
             return redirect(_next_url())
         form.password.errors.append(_("Adresse email ou mot de passe incorrect."))
         return render_template("account/login.html", form=form, next=_next_url()), 422
@@ -119,3 +125,22 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 def overview():  # type: ignore[no-untyped-def]
     return render_template("account/overview.html", user=current_user,
                            staff_estates=accounts.manageable_estates(db.session, current_user))
+
+
+@account_bp.get("/commandes")
+@login_required
+def orders():  # type: ignore[no-untyped-def]
+    """The customer's orders at every estate, with their documents."""
+    rows = customer_orders.history(db.session, current_user)
+    return render_template("account/orders.html", rows=rows)
+
+
+@account_bp.get("/commandes/<int:order_id>/<kind>.pdf")
+@login_required
+def order_document(order_id: int, kind: str):  # type: ignore[no-untyped-def]
+    """:raise 404: not the customer's order, or no such document yet."""
+    document = customer_orders.document_for_customer(db.session, current_user, order_id, kind)
+    if document is None:
+        abort(404)
+    db.session.commit()  # an order form rendered for the first time is archived
+    return pdf_response(document)

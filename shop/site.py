@@ -11,7 +11,7 @@ from sqlalchemy import select
 from models import Estate, db
 from shop import site_bp
 
-AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "static"}
+AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "site.mangopay_hook", "static"}
 
 
 def url_is_local(target: str | None) -> bool:

@@ -169,3 +169,52 @@ def text_of(response) -> str:  # type: ignore[no-untyped-def]
     import html
 
     return html.unescape(response.get_data(as_text=True))
+
+
+# ------------------------------------------------------------------- payments
+
+
+@pytest.fixture
+def sandbox() -> Iterator:
+    """The local Mangopay API simulator the real adapter talks to."""
+    from services.payments.sandbox import MangopaySandbox
+
+    server = MangopaySandbox().start()
+    yield server
+    server.stop()
+
+
+def checkout_form(**overrides: str) -> dict[str, str]:
+    """A complete checkout form for a guest (override or drop keys as needed)."""
+    data = {
+        "checkout_token": "tok-" + overrides.pop("token", "default"),
+        "email": "nouveau@client.example", "password": "un-mot-de-passe", "confirm": "un-mot-de-passe",
+        "first_name": "Camille", "last_name": "Durand", "phone": "06 12 34 56 78", "company": "",
+        "street": "3 rue des Lilas", "postcode": "69007", "city": "Lyon", "country": "FR",
+        "delivery": "home", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y",
+        "shipping_country": "FR",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def first_orderable_wine(app, slug: str, stock: int | None = None):  # type: ignore[no-untyped-def]
+    """(wine id, order multiple, TTC unit price) of a visible, available wine priced on
+    "Particuliers" without promotion; optionally set its stock first."""
+    from sqlalchemy import select
+
+    from models import Estate, Price, PriceList, Wine
+
+    with session_for(app) as session:
+        estate = session.scalars(select(Estate).where(Estate.slug == slug)).one()
+        particuliers = session.scalars(select(PriceList).where(PriceList.estate_id == estate.id,
+                                                               PriceList.name == "Particuliers")).one()
+        wine, price = session.execute(
+            select(Wine, Price).join(Price, Price.wine_id == Wine.id)
+            .where(Price.price_list_id == particuliers.id, Price.promo_active.is_(False), Wine.is_visible.is_(True),
+                   Wine.is_available.is_(True), Wine.order_multiple == 1, Wine.stock >= 24)
+            .order_by(Wine.id)).first()
+        if stock is not None:
+            wine.stock = stock
+            session.commit()
+        return wine.id, wine.order_multiple, price.amount_cents

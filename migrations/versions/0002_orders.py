@@ -91,9 +91,7 @@ def upgrade():
     op.create_table('outbox_attachment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
-    sa.Column('filename', sa.String(length=120), nullable=False),
-    sa.Column('content_type', sa.String(length=80), nullable=False),
-    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('source', sa.String(length=60), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_message.id'], name=op.f('fk_outbox_attachment_message_id_outbox_message'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_attachment'))
     )

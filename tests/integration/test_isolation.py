@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from models import Estate, EstateCustomer, Price, PriceList, Wine, db
+from models import Estate, EstateCustomer, Invoice, Order, Price, PriceList, Wine, db
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -20,6 +20,9 @@ def _estate_ids(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """One object of the estate for every id argument a URL rule may take."""
     return {
+        "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
+        "invoice_id": session.scalars(select(Invoice.id).where(Invoice.estate_id == estate_id)).first(),
+        "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
         "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
         "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
         "customer_id": session.scalars(select(EstateCustomer.id).where(EstateCustomer.estate_id == estate_id)).first(),
@@ -33,10 +36,35 @@ def _snapshot(session, estate_id: int):  # type: ignore[no-untyped-def]
                              .where(Price.estate_id == estate_id).order_by(Price.id)).all()
     lists = session.execute(select(PriceList.id, PriceList.name).where(PriceList.estate_id == estate_id)).all()
     estate = session.execute(select(Estate.name, Estate.minimum_order_cents).where(Estate.id == estate_id)).one()
-    return wines, prices, lists, estate
+    order_rows = session.execute(select(Order.id, Order.status, Order.invoiced_at).where(Order.estate_id == estate_id)).all()
+    invoices = session.execute(select(Invoice.id, Invoice.number).where(Invoice.estate_id == estate_id)).all()
+    return wines, prices, lists, estate, order_rows, invoices
+
+
+def _an_invoiced_order_at(app, slug: str) -> None:
+    """Give the other estate an order with an invoice, so that order and invoice URLs are walked too."""
+    from tests.conftest import checkout_form, first_orderable_wine
+
+    wine_id, _, _ = first_orderable_wine(app, slug)
+    buyer = app.test_client()
+    with buyer.session_transaction() as sess:
+        sess["age_ok"] = True
+    buyer.post(f"/{slug}/panier/ajouter/{wine_id}", data={"quantity": "6"})
+    assert buyer.post(f"/{slug}/commande", data=checkout_form(delivery="pickup")).status_code == 302
+    staff = app.test_client()
+    login(staff, "vigneron@rozel.example")
+    order_id = _object_ids_for(app, slug)["order_id"]
+    staff.post(f"/gestion/{slug}/commandes/{order_id}/statut", data={"to": "paid"})
+    staff.post(f"/gestion/{slug}/commandes/{order_id}/facturer")
+
+
+def _object_ids_for(app, slug: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with session_for(app) as session:
+        return _object_ids(session, _estate_ids(session)[slug])
 
 
 def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, client):
+    _an_invoiced_order_at(app, OTHER)
     login(client, "vigneron@vernette.example")
     with session_for(app) as session:
         estate_ids = _estate_ids(session)
@@ -47,16 +75,17 @@ def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, clie
     for rule in app.url_map.iter_rules():
         if "estate_slug" not in rule.arguments:
             continue
-        id_args = rule.arguments - {"estate_slug"}
+        id_args = rule.arguments - {"estate_slug", "kind"}
         # Under the staff's own estate, any URL naming the other estate's object is a 404;
         # under the other estate, every back-office URL is (its shop is public, of course).
         slugs = ([OWN] if id_args else []) + ([OTHER] if rule.endpoint.startswith("admin.") else [])
         for slug in slugs:
-            values = {"estate_slug": slug}
+            values = {"estate_slug": slug, "kind": "facture"}
             for arg in id_args:
                 assert arg in other_ids, f"teach this test which object {arg!r} of {rule} names"
                 values[arg] = other_ids[arg]
-            url = adapter.build(rule.endpoint, values)
+            assert all(values[arg] is not None for arg in id_args), f"no object for {rule}"
+            url = adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 response = client.open(url, method=method, data={"price": "1,00", "stock": "0", "name": "x"},
                                        headers={"HX-Request": "true"} if "row" in rule.endpoint else {})
@@ -64,7 +93,8 @@ def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, clie
                 checked.append((method, rule.endpoint))
     endpoints = {endpoint for _, endpoint in checked}
     assert {"admin.wine_row_edit", "admin.wine_edit", "admin.price_list_edit", "admin.settings",
-            "admin.wines", "shop.wine"} <= endpoints
+            "admin.wines", "shop.wine", "admin.order_page", "admin.order_status", "admin.order_document",
+            "admin.invoice_document", "shop.order", "shop.payment_return"} <= endpoints
     with session_for(app) as session:
         assert _snapshot(session, estate_ids[OTHER]) == before
 

@@ -1,0 +1,221 @@
+"""Carts: one per visitor and estate, found by the browser's token or by the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Cart, CartLine, Estate, Price, PriceList, Wine
+from services import quote as quoting
+from services.tenancy import all_estates
+
+MAX_BOTTLES_PER_LINE = 1200
+
+
+class CartError(Exception):
+    """A cart change breaks a rule; ``code`` names it, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the cart cannot be ordered as it is."""
+
+    code: str  #: unavailable, stock, multiple, case, minimum
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    wine: Wine
+    price: Price
+    quantity: int
+    line: quoting.Line
+
+    @property
+    def step(self) -> int:
+        return self.wine.order_multiple
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart: Cart | None
+    price_list: PriceList | None
+    rows: list[Row]
+    quote: quoting.Quote
+    problems: list[Problem]
+    missing: list[str]  #: wines dropped because they left the visitor's price list
+
+    @property
+    def bottles(self) -> int:
+        return self.quote.bottles
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.rows
+
+
+def wine_label(wine: Wine) -> str:
+    volume = "75 cl" if wine.volume_ml == 750 else f"{wine.volume_ml / 10:g} cl".replace(".", ",")
+    vintage = f" {wine.vintage}" if wine.vintage else ""
+    return f"{wine.name}{vintage} — {volume}"
+
+
+def find(session: Session, token: str | None, user_id: int | None) -> Cart | None:
+    """The current estate's cart of this user (when logged in) or browser token."""
+    query = select(Cart).options(selectinload(Cart.lines))
+    if user_id is not None:
+        cart = session.scalars(query.where(Cart.user_id == user_id)).first()
+        if cart is not None:
+            return cart
+    if token:
+        return session.scalars(query.where(Cart.token == token, Cart.user_id.is_(None))).first()
+    return None
+
+
+def find_or_create(session: Session, estate_id: int, token: str, user_id: int | None) -> Cart:
+    cart = find(session, token, user_id)
+    if cart is None:
+        cart = Cart(estate_id=estate_id, token=token, user_id=user_id)
+        session.add(cart)
+        session.flush()
+    return cart
+
+
+def _line(cart: Cart, wine_id: int) -> CartLine | None:
+    return next((line for line in cart.lines if line.wine_id == wine_id), None)
+
+
+def _price(session: Session, price_list: PriceList | None, wine_id: int) -> Price | None:
+    if price_list is None:
+        return None
+    return session.scalars(
+        select(Price).where(Price.price_list_id == price_list.id, Price.wine_id == wine_id)
+    ).first()
+
+
+def add(session: Session, estate: Estate, cart: Cart, wine: Wine, price_list: PriceList | None, quantity: int) -> int:
+    """Add ``quantity`` bottles; returns the line's new quantity.
+
+    :raise CartError: unavailable (hidden, unavailable, not on the visitor's list),
+        not_multiple (a step other than the order multiple without mixing), stock.
+    """
+    if not wine.is_visible or not wine.is_available or _price(session, price_list, wine.id) is None:
+        raise CartError("unavailable", name=wine.name)
+    if quantity <= 0 or (quantity % wine.order_multiple and not estate.mixing_allowed):
+        raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
+    line = _line(cart, wine.id)
+    new_quantity = (line.quantity if line else 0) + quantity
+    _check_stock(wine, new_quantity)
+    if line is None:
+        cart.lines.append(CartLine(estate_id=cart.estate_id, wine_id=wine.id, quantity=new_quantity))
+    else:
+        line.quantity = new_quantity
+    session.flush()
+    return new_quantity
+
+
+def _check_stock(wine: Wine, quantity: int) -> None:
+    if quantity > min(wine.stock, MAX_BOTTLES_PER_LINE):
+        raise CartError("stock", name=wine.name, n=wine.stock)
+
+
+def set_quantity(session: Session, estate: Estate, cart: Cart, wine: Wine, quantity: int) -> None:
+    """Set a line's quantity; 0 removes it.
+
+    :raise CartError: not_multiple, stock, negative.
+    """
+    line = _line(cart, wine.id)
+    if quantity < 0:
+        raise CartError("negative")
+    if quantity == 0:
+        if line is not None:
+            cart.lines.remove(line)
+            session.flush()
+        return
+    if quantity % wine.order_multiple and not estate.mixing_allowed:
+        raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
+    _check_stock(wine, quantity)
+    if line is None:
+        cart.lines.append(CartLine(estate_id=cart.estate_id, wine_id=wine.id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    session.flush()
+
+
+def empty(session: Session, cart: Cart) -> None:
+    cart.lines.clear()
+    session.flush()
+
+
+def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: PriceList | None) -> CartView:
+    """Price the cart on the visitor's list and list what stops it from being ordered."""
+    rows: list[Row] = []
+    missing: list[str] = []
+    items: list[quoting.Item] = []
+    lines = sorted(cart.lines, key=lambda line: line.id) if cart else []
+    wines = {w.id: w for w in session.scalars(
+        select(Wine).where(Wine.id.in_([line.wine_id for line in lines])).options(selectinload(Wine.vat_rate))
+    )} if lines else {}
+    prices = {p.wine_id: p for p in session.scalars(
+        select(Price).where(Price.price_list_id == price_list.id, Price.wine_id.in_(list(wines)))
+    )} if lines and price_list else {}
+    for cart_line in lines:
+        wine, price = wines.get(cart_line.wine_id), prices.get(cart_line.wine_id)
+        if wine is None or price is None or not wine.is_visible:
+            missing.append(wine.name if wine else "?")
+            continue
+        items.append(quoting.Item(wine.id, wine_label(wine), cart_line.quantity, price.effective_cents,
+                                  wine.vat_rate.rate_bp))
+    prices_include_vat = price_list.prices_include_vat if price_list else True
+    quote = quoting.price(items, prices_include_vat=prices_include_vat)
+    for item, line in zip(items, quote.lines):
+        rows.append(Row(wines[item.wine_id], prices[item.wine_id], item.quantity, line))
+    return CartView(cart, price_list, rows, quote, problems(estate, rows, quote), missing)
+
+
+def problems(estate: Estate, rows: list[Row], quote: quoting.Quote) -> list[Problem]:
+    found: list[Problem] = []
+    for row in rows:
+        if not row.wine.is_available:
+            found.append(Problem("unavailable", {"name": row.wine.name}))
+        elif row.wine.stock <= 0:
+            found.append(Problem("sold_out", {"name": row.wine.name}))
+        elif row.quantity > row.wine.stock:
+            found.append(Problem("stock", {"name": row.wine.name, "n": row.wine.stock}))
+        if not estate.mixing_allowed and row.quantity % row.wine.order_multiple:
+            found.append(Problem("multiple", {"name": row.wine.name, "n": row.wine.order_multiple}))
+    if estate.mixing_allowed and rows and quote.bottles % estate.case_size:
+        found.append(Problem("case", {"n": estate.case_size, "missing": estate.case_size - quote.bottles % estate.case_size}))
+    if rows and quote.goods_ttc_cents < estate.minimum_order_cents:
+        found.append(Problem("minimum", {"amount": estate.minimum_order_cents,
+                                         "missing": estate.minimum_order_cents - quote.goods_ttc_cents}))
+    return found
+
+
+def claim(session: Session, token: str, user_id: int) -> None:
+    """After login: the browser's carts become the user's, merged into any cart the
+    user already has at the same estate."""
+    with all_estates(session):
+        anonymous = session.scalars(select(Cart).where(Cart.token == token, Cart.user_id.is_(None))).all()
+        for cart in anonymous:
+            owned = session.scalars(
+                select(Cart).where(Cart.estate_id == cart.estate_id, Cart.user_id == user_id)
+            ).first()
+            if owned is None:
+                cart.user_id = user_id
+                continue
+            for line in list(cart.lines):
+                existing = _line(owned, line.wine_id)
+                if existing is None:
+                    owned.lines.append(CartLine(estate_id=owned.estate_id, wine_id=line.wine_id, quantity=line.quantity))
+                else:
+                    existing.quantity = max(existing.quantity, line.quantity)
+            session.delete(cart)
+        session.flush()

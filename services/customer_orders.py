@@ -1,0 +1,49 @@
+"""A customer's orders across estates (platform code: it opts out of the estate filter
+and filters by user instead)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Document, Estate, Order, User
+from services import documents, invoicing
+from services.tenancy import all_estates
+
+DOCUMENT_KINDS = ("bon-de-commande", "facture")
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order: Order
+    estate: Estate
+    has_invoice: bool
+
+
+def history(session: Session, user: User) -> list[OrderRow]:
+    with all_estates(session):
+        rows = session.execute(
+            select(Order, Estate).join(Estate, Estate.id == Order.estate_id)
+            .where(Order.user_id == user.id).order_by(Order.created_at.desc())
+        ).all()
+        return [OrderRow(order, estate, invoicing.current_invoice(session, order) is not None) for order, estate in rows]
+
+
+def document_for_customer(session: Session, user: User, order_id: int, kind: str) -> Document | None:
+    if kind not in DOCUMENT_KINDS:
+        return None
+    with all_estates(session):
+        order = session.scalars(select(Order).where(Order.id == order_id, Order.user_id == user.id)).first()
+        if order is None:
+            return None
+        return document_of(session, order, kind)
+
+
+def document_of(session: Session, order: Order, kind: str) -> Document | None:
+    """The order form (rendered and archived on first use) or the current invoice."""
+    if kind == "bon-de-commande":
+        return documents.order_form(session, session.get(Estate, order.estate_id), order)
+    invoice = invoicing.current_invoice(session, order)
+    return invoice.document if invoice else None

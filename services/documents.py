@@ -1,0 +1,75 @@
+"""The PDFs: order forms (archived at first use) and invoices (rendered when issued).
+
+Rendering needs the app's templates (an application context), not a request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Document, Estate, Invoice, InvoiceKind, Order
+from services.pdf import html_to_pdf
+
+
+def _render(template: str, **context: object) -> bytes:
+    from flask import render_template
+
+    return html_to_pdf(render_template(template, **context))
+
+
+def _labels(order: Order) -> dict[str, str]:
+    from services.orders import PAYMENT_LABELS, STATUS_LABELS
+
+    return {"payment_label": str(PAYMENT_LABELS[order.payment_mode]), "status_label": str(STATUS_LABELS[order.status])}
+
+
+def order_form(session: Session, estate: Estate, order: Order) -> Document:
+    """The archived "bon de commande": rendered once, then always the same bytes."""
+    existing = session.scalars(
+        select(Document).where(Document.order_id == order.id, Document.kind == "order_form")
+    ).first()
+    if existing is not None:
+        return existing
+    content = _render("pdf/order_form.html", order=order, estate=estate, **_labels(order))
+    document = Document(estate_id=estate.id, order_id=order.id, kind="order_form",
+                        filename=f"bon-de-commande-{order.number}.pdf", content=content)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def attach_invoice_pdf(session: Session, estate: Estate, order: Order, invoice: Invoice,
+                       credited_number: str | None) -> Invoice:
+    kind = "invoice" if invoice.kind is InvoiceKind.INVOICE else "credit_note"
+    prefix = "facture" if kind == "invoice" else "avoir"
+    content = _render("pdf/invoice.html", invoice=invoice, order=order, estate=estate,
+                      credited_number=credited_number, paid_at=order.paid_at, **_labels(order))
+    invoice.document = Document(estate_id=estate.id, order_id=order.id, kind=kind,
+                                filename=f"{prefix}-{invoice.number}.pdf", content=content,
+                                created_at=invoice.issued_at)
+    session.add(invoice)
+    session.flush()
+    return invoice
+
+
+def resolve(session: Session, source: str) -> Document:
+    """An outbox attachment's document: "order_form:<order id>" or "invoice:<invoice id>".
+
+    :raise LookupError: the source names nothing.
+    """
+    kind, _, ident = source.partition(":")
+    if not ident.isdigit():
+        raise LookupError(source)
+    if kind == "order_form":
+        order = session.get(Order, int(ident))
+        if order is None:
+            raise LookupError(source)
+        estate = session.get(Estate, order.estate_id)
+        return order_form(session, estate, order)
+    if kind == "invoice":
+        invoice = session.get(Invoice, int(ident))
+        if invoice is None:
+            raise LookupError(source)
+        return invoice.document
+    raise LookupError(source)

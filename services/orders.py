@@ -1,0 +1,421 @@
+"""Orders: placing one from a cart, and its life as an explicit state machine.
+
+Allowed moves, in one place (:data:`TRANSITIONS`)::
+
+    en attente de paiement → payée | annulée
+    payée                  → en préparation | envoyée | livrée | annulée
+    en préparation         → envoyée | livrée | annulée
+    envoyée                → livrée
+    livrée, annulée        → (final)
+
+"Facturée" is not a status: it is ``invoiced_at``, set once an invoice exists, and it
+can happen at any point after payment. Every move is a guarded UPDATE on the current
+status (two clicks, or a hook racing the return URL, move the order once) and leaves
+an OrderEvent saying who and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    CustomerKind,
+    DeliveryKind,
+    Estate,
+    EstateCustomer,
+    EstateStaff,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentMode,
+    User,
+    Wine,
+)
+from services import cart as carts
+from services import delivery, invoicing, mail
+from services import quote as quoting
+from services.sequences import take_next
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.PREPARING, S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+    S.PREPARING: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+STATUS_LABELS = {
+    S.PENDING_PAYMENT: _l("En attente de paiement"),
+    S.PAID: _l("Payée"),
+    S.PREPARING: _l("En préparation"),
+    S.SHIPPED: _l("Envoyée"),
+    S.DELIVERED: _l("Livrée"),
+    S.CANCELLED: _l("Annulée"),
+}
+#: the buttons of the orders table (seed 000: "Envoyée" sends the shipping email)
+ACTION_LABELS = {
+    S.PAID: _l("Paiement reçu"),
+    S.PREPARING: _l("En préparation"),
+    S.SHIPPED: _l("Envoyée"),
+    S.DELIVERED: _l("Livrée"),
+    S.CANCELLED: _l("Annuler"),
+}
+PAYMENT_LABELS = {
+    PaymentMode.CARD: _l("Carte bancaire"),
+    PaymentMode.TRANSFER: _l("Virement bancaire"),
+    PaymentMode.CHEQUE: _l("Chèque"),
+    PaymentMode.CASH: _l("Espèces au retrait"),
+}
+
+
+class TransitionNotAllowed(Exception):
+    """This move is not in TRANSITIONS, or the order moved meanwhile."""
+
+    def __init__(self, order: Order, to: OrderStatus) -> None:
+        super().__init__(f"{order.number}: {order.status.value} → {to.value}")
+        self.order = order
+        self.to = to
+
+
+class CartNotOrderable(Exception):
+    def __init__(self, problems: list[carts.Problem]) -> None:
+        super().__init__(", ".join(p.code for p in problems))
+        self.problems = problems
+
+
+class OutOfStock(Exception):
+    """Another order took the last bottles first."""
+
+    def __init__(self, wine_name: str) -> None:
+        super().__init__(wine_name)
+        self.wine_name = wine_name
+
+
+class PaymentModeRefused(Exception):
+    """The estate does not take this payment mode (or not with this delivery)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    label: str
+
+
+@dataclass(frozen=True)
+class CheckoutData:
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    company: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    payment_mode: PaymentMode
+    delivery_key: str
+    ship_to_billing: bool = True
+    shipping_name: str = ""
+    shipping_street: str = ""
+    shipping_postcode: str = ""
+    shipping_city: str = ""
+    shipping_country: str = "FR"
+    note: str = ""
+
+
+def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[PaymentMode]:
+    modes = []
+    if estate.accepts_card:
+        modes.append(PaymentMode.CARD)
+    if estate.accepts_transfer:
+        modes.append(PaymentMode.TRANSFER)
+    if estate.accepts_cheque:
+        modes.append(PaymentMode.CHEQUE)
+    if estate.accepts_cash and kind in (None, DeliveryKind.PICKUP, DeliveryKind.HAND):
+        modes.append(PaymentMode.CASH)
+    return modes
+
+
+def find_by_checkout_token(session: Session, token: str) -> Order | None:
+    return session.scalars(select(Order).where(Order.checkout_token == token)).first()
+
+
+def quote_for(session: Session, estate: Estate, view: carts.CartView, option: delivery.DeliveryOption,
+              country: str, postcode: str) -> tuple[quoting.Quote, object]:
+    """The cart priced with its delivery; returns (quote, shipping zone or None).
+
+    :raise delivery.DeliveryUnavailable: no band of the grid for this destination.
+    """
+    zone = None
+    shipping = 0
+    if option.kind is DeliveryKind.HOME:
+        zone = delivery.zone_for(country, postcode)
+        shipping = delivery.shipping_cost(session, estate, zone, view.bottles, view.quote.goods_ttc_cents)
+    items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
+    prices_include_vat = view.quote.prices_include_vat
+    return quoting.price(items, prices_include_vat=prices_include_vat, shipping_ttc_cents=shipping,
+                         shipping_label=str(_l("Frais de port"))), zone
+
+
+def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
+                user: User, checkout_token: str, conditions: str, now: datetime, public_url: str) -> Order:
+    """Turn the cart into an order awaiting payment; stock leaves the shelf now.
+
+    Idempotent on ``checkout_token``: the same checkout posted twice returns the first order.
+
+    :raise CartNotOrderable: the cart breaks a rule (minimum, multiples, stock …).
+    :raise delivery.DeliveryUnavailable: no shipping to that destination.
+    :raise PaymentModeRefused: the estate does not take that payment mode.
+    :raise OutOfStock: a concurrent order took the last bottles (nothing is changed).
+    """
+    existing = find_by_checkout_token(session, checkout_token)
+    if existing is not None:
+        return existing
+    if view.is_empty:
+        raise CartNotOrderable([carts.Problem("empty")])
+    if view.problems:
+        raise CartNotOrderable(view.problems)
+    option = next((o for o in delivery.options_for(session, estate) if o.key == data.delivery_key), None)
+    if option is None:
+        raise delivery.DeliveryUnavailable(data.delivery_key)
+    if data.payment_mode not in allowed_payment_modes(estate, option.kind):
+        raise PaymentModeRefused(data.payment_mode.value)
+    ship_country = data.country if data.ship_to_billing else data.shipping_country
+    ship_postcode = data.postcode if data.ship_to_billing else data.shipping_postcode
+    quote, zone = quote_for(session, estate, view, option, ship_country, ship_postcode)
+
+    _take_stock(session, [(row.wine.id, row.wine.name, row.quantity) for row in view.rows])
+    customer = _customer_file_entry(session, estate, user, data)
+    billing_name = f"{data.first_name} {data.last_name}".strip()
+    order = Order(
+        estate_id=estate.id,
+        number=f"{estate.order_prefix}-{take_next(session, estate.id, 'order'):05d}",
+        checkout_token=checkout_token,
+        status=OrderStatus.PENDING_PAYMENT,
+        customer_id=customer.id,
+        user_id=user.id,
+        price_list_id=view.price_list.id if view.price_list else None,
+        prices_include_vat=quote.prices_include_vat,
+        payment_mode=data.payment_mode,
+        delivery_kind=option.kind,
+        delivery_label=option.label,
+        shipping_zone=zone,
+        email=data.email,
+        phone=data.phone,
+        billing_name=billing_name,
+        billing_company=data.company,
+        billing_street=data.street,
+        billing_postcode=data.postcode,
+        billing_city=data.city,
+        billing_country=data.country,
+        customer_note=data.note,
+        bottles=quote.bottles,
+        goods_ht_cents=quote.goods_ht_cents,
+        shipping_ttc_cents=quote.shipping_ttc_cents,
+        total_ht_cents=quote.total_ht_cents,
+        total_vat_cents=quote.total_vat_cents,
+        total_ttc_cents=quote.total_ttc_cents,
+        sales_conditions=conditions,
+        conditions_accepted_at=now,
+        created_at=now,
+    )
+    if option.requires_address:
+        order.shipping_name = billing_name if data.ship_to_billing else data.shipping_name
+        order.shipping_street = data.street if data.ship_to_billing else data.shipping_street
+        order.shipping_postcode = ship_postcode
+        order.shipping_city = data.city if data.ship_to_billing else data.shipping_city
+        order.shipping_country = ship_country
+    for line in quote.lines:
+        order.lines.append(OrderLine(
+            estate_id=estate.id, wine_id=line.wine_id, label=line.label, quantity=line.quantity,
+            unit_price_cents=line.unit_cents, vat_rate_bp=line.vat_rate_bp, ht_cents=line.ht_cents,
+            vat_cents=line.vat_cents, ttc_cents=line.ttc_cents, is_shipping=line.is_shipping))
+    order.events.append(OrderEvent(estate_id=estate.id, from_status=None, to_status=OrderStatus.PENDING_PAYMENT,
+                                   actor_user_id=user.id, actor_label=billing_name, created_at=now))
+    session.add(order)
+    if view.cart is not None:
+        carts.empty(session, view.cart)
+    session.flush()
+    _queue_confirmation(session, estate, order, public_url)
+    return order
+
+
+def _take_stock(session: Session, wanted: list[tuple[int, str, int]]) -> None:
+    """Guarded UPDATEs, in wine-id order so concurrent orders lock rows in the same order."""
+    for wine_id, name, quantity in sorted(wanted):
+        taken = session.execute(
+            update(Wine)
+            .where(Wine.id == wine_id, Wine.stock >= quantity, Wine.is_available.is_(True))
+            .values(stock=Wine.stock - quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise OutOfStock(name)
+    session.expire_all()
+
+
+def _give_back_stock(session: Session, order: Order) -> None:
+    for line in sorted(order.lines, key=lambda line: line.wine_id or 0):
+        if line.wine_id is not None and not line.is_shipping:
+            session.execute(
+                update(Wine).where(Wine.id == line.wine_id).values(stock=Wine.stock + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def find_customer(session: Session, user: User) -> EstateCustomer | None:
+    """The current estate's customer-file entry for this user (by account or email)."""
+    return session.scalars(
+        select(EstateCustomer).where((EstateCustomer.user_id == user.id) | (EstateCustomer.email == user.email))
+    ).first()
+
+
+def _customer_file_entry(session: Session, estate: Estate, user: User, data: CheckoutData) -> EstateCustomer:
+    """Every customer who orders lands in the estate's private customer file."""
+    customer = find_customer(session, user)
+    if customer is None:
+        customer = EstateCustomer(estate_id=estate.id, email=user.email)
+        session.add(customer)
+    customer.user_id = user.id
+    customer.first_name, customer.last_name = data.first_name, data.last_name
+    customer.phone, customer.company = data.phone, data.company
+    customer.kind = CustomerKind.PROFESSIONNEL if user.is_verified_pro else customer.kind or CustomerKind.PARTICULIER
+    customer.billing_street, customer.billing_postcode = data.street, data.postcode
+    customer.billing_city, customer.billing_country = data.city, data.country
+    if not data.ship_to_billing:
+        customer.shipping_street, customer.shipping_postcode = data.shipping_street, data.shipping_postcode
+        customer.shipping_city, customer.shipping_country = data.shipping_city, data.shipping_country
+    session.flush()
+    return customer
+
+
+def estate_recipients(session: Session, estate: Estate) -> list[str]:
+    if estate.notification_email:
+        return [estate.notification_email]
+    if estate.email:
+        return [estate.email]
+    return list(session.scalars(select(User.email).join(EstateStaff, EstateStaff.user_id == User.id)))
+
+
+def _context(estate: Estate, order: Order, public_url: str) -> dict:
+    return {"estate": estate, "order": order, "public_url": public_url.rstrip("/"),
+            "status_label": STATUS_LABELS[order.status], "payment_label": PAYMENT_LABELS[order.payment_mode]}
+
+
+def _queue_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
+    context = _context(estate, order, public_url)
+    mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
+                        subject=f"{estate.name} - Confirmation de commande {order.number}",
+                        attachments=[f"order_form:{order.id}"], **context)
+    for recipient in estate_recipients(session, estate):
+        mail.queue_template(session, "order_notification", recipient=recipient, estate_id=estate.id,
+                            subject=f"Nouvelle commande {order.number} — {order.billing_name}",
+                            attachments=[f"order_form:{order.id}"], **context)
+
+
+def resend_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
+    context = _context(estate, order, public_url)
+    mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
+                        subject=f"{estate.name} - Confirmation de commande {order.number}",
+                        attachments=[f"order_form:{order.id}"], **context)
+
+
+def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, *, actor: Actor,
+               now: datetime, public_url: str, note: str = "", tracking_number: str = "") -> None:
+    """Move the order; side effects: restock on cancel (and a credit note if invoiced),
+    invoice + shipping email on "envoyée", delivery email on "livrée".
+
+    :raise TransitionNotAllowed: not in TRANSITIONS, or the order moved meanwhile.
+    """
+    origin = order.status
+    if to not in TRANSITIONS[origin]:
+        raise TransitionNotAllowed(order, to)
+    moved = session.execute(
+        update(Order).where(Order.id == order.id, Order.status == origin).values(status=to)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise TransitionNotAllowed(order, to)
+    session.refresh(order)
+    order.events.append(OrderEvent(estate_id=order.estate_id, from_status=origin, to_status=to,
+                                   actor_user_id=actor.user_id, actor_label=actor.label, note=note[:255],
+                                   created_at=now))
+    context = _context(estate, order, public_url)
+    if to is S.PAID:
+        order.paid_at = now
+    elif to is S.SHIPPED:
+        order.shipped_at = now
+        order.tracking_number = tracking_number.strip()[:80]
+        invoice = invoicing.current_invoice(session, order) or invoicing.issue_invoice(session, estate, order, now)
+        mail.queue_template(session, "order_shipped", recipient=order.email, estate_id=estate.id,
+                            subject=f"{estate.name} - Commande envoyée ({order.number})",
+                            attachments=[invoicing.attachment_source(invoice)], **context)
+    elif to is S.DELIVERED:
+        order.delivered_at = now
+        mail.queue_template(session, "order_delivered", recipient=order.email, estate_id=estate.id,
+                            subject=f"{estate.name} - Commande livrée ({order.number})", **context)
+    elif to is S.CANCELLED:
+        order.cancelled_at = now
+        _give_back_stock(session, order)
+        invoice = invoicing.current_invoice(session, order)
+        if invoice is not None and not invoice.external:
+            invoicing.issue_credit_note(session, estate, order, invoice, now)
+        mail.queue_template(session, "order_cancelled", recipient=order.email, estate_id=estate.id,
+                            subject=f"{estate.name} - Commande annulée ({order.number})", **context)
+    session.flush()
+
+
+def next_actions(order: Order) -> list[OrderStatus]:
+    """The buttons of the orders table, in display order."""
+    allowed = TRANSITIONS[order.status]
+    order_of_buttons = [S.PAID, S.PREPARING, S.SHIPPED, S.DELIVERED, S.CANCELLED]
+    actions = [s for s in order_of_buttons if s in allowed]
+    if order.delivery_kind is not DeliveryKind.HOME and S.SHIPPED in actions:
+        actions.remove(S.SHIPPED)  # nothing to ship: the customer collects
+    return actions
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    payment_mode: PaymentMode | None = None
+    delivery_kind: DeliveryKind | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None  #: exclusive
+    query: str = ""
+
+
+PAGE_SIZE = 25
+
+
+def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list[Order], int]:
+    """The estate's orders, newest first, filtered; returns (one page, total count)."""
+    from sqlalchemy import func, or_
+
+    statement = select(Order)
+    if filters.status is not None:
+        statement = statement.where(Order.status == filters.status)
+    if filters.payment_mode is not None:
+        statement = statement.where(Order.payment_mode == filters.payment_mode)
+    if filters.delivery_kind is not None:
+        statement = statement.where(Order.delivery_kind == filters.delivery_kind)
+    if filters.date_from is not None:
+        statement = statement.where(Order.created_at >= filters.date_from)
+    if filters.date_to is not None:
+        statement = statement.where(Order.created_at < filters.date_to)
+    if filters.query:
+        like = f"%{filters.query.strip().lower()}%"
+        statement = statement.where(or_(func.lower(Order.number).like(like), func.lower(Order.billing_name).like(like),
+                                        func.lower(Order.email).like(like), func.lower(Order.billing_company).like(like)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = max(page, 1)
+    rows = session.scalars(statement.order_by(Order.created_at.desc(), Order.id.desc())
+                           .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return list(rows), total

@@ -1,0 +1,43 @@
+"""Per-estate counters for order, invoice and credit-note numbers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Sequence
+
+
+def take_next(session: Session, estate_id: int, name: str) -> int:
+    """Take the next value of the estate's counter ``name`` (1, 2, 3 …).
+
+    The counter moves by one guarded UPDATE inside the caller's transaction: it holds
+    the row lock (PostgreSQL) or the write lock (SQLite) until commit, and a rollback
+    gives the number back, so numbers are gapless and never given twice.
+    """
+    for _ in range(2):
+        taken = session.execute(
+            update(Sequence)
+            .where(Sequence.estate_id == estate_id, Sequence.name == name)
+            .values(next_value=Sequence.next_value + 1)
+            .returning(Sequence.next_value)
+            .execution_options(synchronize_session=False, all_estates=True)
+        ).scalar_one_or_none()
+        if taken is not None:
+            return taken - 1
+        try:
+            with session.begin_nested():  # two first uses at once: one wins the unique key
+                session.add(Sequence(estate_id=estate_id, name=name, next_value=1))
+        except IntegrityError:
+            pass
+    raise RuntimeError(f"sequence {name!r} of estate {estate_id} could not be advanced")
+
+
+def peek(session: Session, estate_id: int, name: str) -> int:
+    value = session.scalar(
+        select(Sequence.next_value)
+        .where(Sequence.estate_id == estate_id, Sequence.name == name)
+        .execution_options(all_estates=True)
+    )
+    return value or 1

@@ -1,0 +1,150 @@
+"""The cart at one estate: add (by the order multiple, or +1 when mixing is allowed),
+change quantities, remove. Every form works without JavaScript; with htmx the cart
+and the header badge update in place."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from htmx_flask import make_response as htmx_response
+from jinja2_fragments.flask import render_blocks
+
+from models import Wine, db
+from services import cart as carts
+from services import catalogue
+from services.tenancy import get_owned
+from shop import bp
+
+CART_MESSAGES = {
+    "unavailable": lambda p: _("« %(name)s » n'est pas disponible à la vente.", **p),
+    "not_multiple": lambda p: _("« %(name)s » se commande par %(n)s bouteilles.", **p),
+    "stock": lambda p: _("Il ne reste que %(n)s bouteilles de « %(name)s ».", **p),
+    "negative": lambda p: _("La quantité doit être un nombre positif."),
+    "quantity": lambda p: _("Indiquez une quantité en nombre de bouteilles."),
+}
+
+
+def cart_token() -> str:
+    token = session.get("cart_token")
+    if not token:
+        token = session["cart_token"] = secrets.token_urlsafe(24)
+    return token
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def price_list():  # type: ignore[no-untyped-def]
+    return catalogue.price_list_for(db.session, g.estate, current_user if current_user.is_authenticated else None)
+
+
+def current_view() -> carts.CartView:
+    cart = carts.find(db.session, session.get("cart_token"), _user_id())
+    return carts.build_view(db.session, g.estate, cart, price_list())
+
+
+def problem_message(problem: carts.Problem) -> str:
+    from services.templating import euros
+
+    params = dict(problem.params)
+    for key in ("amount", "missing") if problem.code == "minimum" else ():
+        params[key] = euros(params[key])
+    return {
+        "unavailable": lambda: _("« %(name)s » n'est plus disponible : retirez-le du panier.", **params),
+        "stock": lambda: _("Il ne reste que %(n)s bouteilles de « %(name)s ».", **params),
+        "sold_out": lambda: _("« %(name)s » est épuisé : retirez-le du panier.", **params),
+        "multiple": lambda: _("« %(name)s » se commande par %(n)s bouteilles.", **params),
+        "case": lambda: _("Les cartons panachés sont de %(n)s bouteilles : ajoutez encore %(missing)s bouteille(s).", **params),
+        "minimum": lambda: _("Le minimum de commande est de %(amount)s : il manque %(missing)s.", **params),
+        "empty": lambda: _("Votre panier est vide."),
+    }[problem.code]()
+
+
+def _respond_cart(view: carts.CartView, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    if request.htmx:
+        html = render_blocks("shop/cart.html", ["cart_body", "cart_badge_oob"], view=view, estate=g.estate,
+                             error=error, problem_message=problem_message)
+        return htmx_response(html, status, trigger="cart-changed")
+    if error:
+        flash(error, "error")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.get("/panier")
+def cart():  # type: ignore[no-untyped-def]
+    return render_template("shop/cart.html", view=current_view(), estate=g.estate, error=None,
+                           problem_message=problem_message)
+
+
+def _quantity_from_form() -> int | None:
+    raw = (request.form.get("quantity") or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 5 else None
+
+
+@bp.post("/panier/ajouter/<int:wine_id>")
+def add(wine_id: int):  # type: ignore[no-untyped-def]
+    """:raise 404: not one of this estate's wines."""
+    wine = get_owned(db.session, Wine, wine_id)
+    if wine is None:
+        abort(404)
+    quantity = _quantity_from_form()
+    error = None
+    if quantity is None:
+        error = CART_MESSAGES["quantity"]({})
+    else:
+        cart_obj = carts.find_or_create(db.session, g.estate.id, cart_token(), _user_id())
+        try:
+            carts.add(db.session, g.estate, cart_obj, wine, price_list(), quantity)
+            db.session.commit()
+        except carts.CartError as exc:
+            db.session.rollback()
+            error = CART_MESSAGES[exc.code](exc.params)
+    view = current_view()
+    if request.htmx:
+        html = render_blocks("shop/estate.html", ["add_form", "cart_badge_oob"], wine=wine, view=view,
+                             estate=g.estate, error=error, added=None if error else quantity)
+        return htmx_response(html, 422 if error else 200, trigger="cart-changed")
+    if error:
+        flash(error, "error")
+    else:
+        flash(_("%(n)s × « %(name)s » ajouté au panier.", n=quantity, name=wine.name), "success")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith(f"/{g.estate.slug}/")
+                    else url_for("shop.page"))
+
+
+@bp.post("/panier/<int:wine_id>")
+def update_line(wine_id: int):  # type: ignore[no-untyped-def]
+    wine = get_owned(db.session, Wine, wine_id)
+    cart_obj = carts.find(db.session, session.get("cart_token"), _user_id())
+    if wine is None or cart_obj is None:
+        abort(404)
+    quantity = 0 if request.form.get("remove") else _quantity_from_form()
+    error = None
+    if quantity is None:
+        error = CART_MESSAGES["quantity"]({})
+    else:
+        try:
+            carts.set_quantity(db.session, g.estate, cart_obj, wine, quantity)
+            db.session.commit()
+        except carts.CartError as exc:
+            db.session.rollback()
+            error = CART_MESSAGES[exc.code](exc.params)
+    return _respond_cart(current_view(), error, 422 if error else 200)
+
+
+def badge_count() -> int:
+    """Bottles in the visitor's cart at the current estate (for the header badge)."""
+    if getattr(g, "estate", None) is None:
+        return 0
+    cart_obj = carts.find(db.session, session.get("cart_token"), _user_id())
+    return sum(line.quantity for line in cart_obj.lines) if cart_obj else 0
+
+
+
+@bp.context_processor
+def _cart_badge() -> dict:
+    return {"cart_count": badge_count}

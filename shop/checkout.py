@@ -1,0 +1,256 @@
+"""Checkout: the form, placing the order, paying, and the order's own page."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from jinja2_fragments.flask import render_block
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
+
+from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
+from services import accounts, delivery, mail, orders, payment_flow
+from services import cart as carts
+from services.database import writes_on_get
+from services.payments import PaymentError
+from shop import bp
+from shop.cart import cart_token, current_view, problem_message
+from shop.checkout_forms import CheckoutForm
+from shop.payments import provider
+
+
+def _options() -> list[delivery.DeliveryOption]:
+    return delivery.options_for(db.session, g.estate)
+
+
+def _prepare(form: CheckoutForm, options: list[delivery.DeliveryOption]) -> None:
+    form.delivery.choices = [SelectChoice(o.key, o.label) for o in options]
+    kind = next((o.kind for o in options if o.key == form.delivery.data), None)
+    labels = orders.PAYMENT_LABELS
+    form.payment_mode.choices = [SelectChoice(m.value, str(labels[m]))
+                                 for m in orders.allowed_payment_modes(g.estate, kind)]
+
+
+def _conditions(country: str) -> str:
+    """The sales conditions the customer accepts: the price list's own, then France's
+    or other countries' depending on the destination."""
+    view_list = current_view().price_list
+    parts = [view_list.sales_conditions if view_list else ""]
+    parts.append(g.estate.sales_conditions_fr if country == "FR" else g.estate.sales_conditions_export)
+    return "\n\n".join(p for p in parts if p)
+
+
+def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.DeliveryOption]):  # type: ignore[no-untyped-def]
+    """(quote, error) for the delivery and destination currently chosen in the form."""
+    option = next((o for o in options if o.key == form.delivery.data), None)
+    if option is None:
+        return view.quote, None
+    country = form.shipping_country.data if form.ship_elsewhere.data else form.country.data
+    postcode = form.shipping_postcode.data if form.ship_elsewhere.data else form.postcode.data
+    try:
+        quote, _zone = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "")
+    except delivery.DeliveryUnavailable:
+        return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
+    return quote, None
+
+
+def _render(form: CheckoutForm, view: carts.CartView, options, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    quote, shipping_error = _summary(view, form, options)
+    country = form.shipping_country.data if form.ship_elsewhere.data else form.country.data
+    context = dict(form=form, view=view, estate=g.estate, quote=quote, shipping_error=shipping_error,
+                   conditions=_conditions(country or "FR"), error=error, options=options)
+    if request.htmx and request.htmx.target == "checkout-summary":
+        return render_block("shop/checkout.html", "summary", **context)
+    return render_template("shop/checkout.html", **context), status
+
+
+@bp.route("/commande", methods=["GET", "POST"])
+def checkout():  # type: ignore[no-untyped-def]
+    view = current_view()
+    if view.is_empty or view.problems:
+        for problem in view.problems:
+            flash(problem_message(problem), "error")
+        return redirect(url_for("shop.cart"))
+    options = _options()
+    form = CheckoutForm()
+    if request.method == "GET":
+        form.checkout_token.data = secrets.token_urlsafe(24)
+        _prefill(form, options)
+    _prepare(form, options)
+    if request.method == "GET" or (request.htmx and request.htmx.target == "checkout-summary"):
+        return _render(form, view, options)
+    if not form.validate() or not _guest_fields_ok(form):
+        return _render(form, view, options, 422)
+    user = _checkout_user(form)
+    if user is None:
+        return _render(form, view, options, 422)
+    return _place(form, view, user)
+
+
+def _prefill(form: CheckoutForm, options) -> None:  # type: ignore[no-untyped-def]
+    if options:
+        form.delivery.data = options[0].key
+    if current_user.is_authenticated:
+        form.first_name.data, form.last_name.data = current_user.first_name, current_user.last_name
+        form.phone.data, form.company.data = current_user.phone, current_user.company_name
+        customer = orders.find_customer(db.session, current_user)
+        if customer is not None:
+            form.street.data, form.postcode.data = customer.billing_street, customer.billing_postcode
+            form.city.data, form.country.data = customer.billing_city, customer.billing_country or "FR"
+            form.phone.data = customer.phone or form.phone.data
+
+
+def _guest_fields_ok(form: CheckoutForm) -> bool:
+    if current_user.is_authenticated:
+        return True
+    ok = True
+    for field in (form.email, form.password, form.confirm):
+        if not field.data:
+            field.errors = [_("Ce champ est obligatoire.")]
+            ok = False
+    return ok
+
+
+def _checkout_user(form: CheckoutForm):  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    try:
+        user = accounts.register_user(db.session, email=form.email.data, password=form.password.data,
+                                      first_name=form.first_name.data, last_name=form.last_name.data,
+                                      phone=form.phone.data)
+    except accounts.EmailTaken:
+        form.email.errors = [_("Un compte existe déjà avec cette adresse : connectez-vous pour commander.")]
+        return None
+    return user
+
+
+def _data(form: CheckoutForm) -> orders.CheckoutData:
+    elsewhere = bool(form.ship_elsewhere.data)
+    return orders.CheckoutData(
+        email=current_user.email if current_user.is_authenticated else accounts.normalise_email(form.email.data),
+        first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
+        phone=form.phone.data.strip(), company=(form.company.data or "").strip(),
+        street=form.street.data.strip(), postcode=form.postcode.data.strip(), city=form.city.data.strip(),
+        country=form.country.data, payment_mode=PaymentMode(form.payment_mode.data),
+        delivery_key=form.delivery.data, ship_to_billing=not elsewhere,
+        shipping_name=(form.shipping_name.data or "").strip(), shipping_street=(form.shipping_street.data or "").strip(),
+        shipping_postcode=(form.shipping_postcode.data or "").strip(),
+        shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
+        note=(form.note.data or "").strip())
+
+
+def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-untyped-def]
+    data = _data(form)
+    token = form.checkout_token.data or secrets.token_urlsafe(24)
+    options = _options()
+    try:
+        order = orders.place_order(
+            db.session, estate=g.estate, view=view, data=data, user=user, checkout_token=token,
+            conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country),
+            now=utcnow(), public_url=current_app.config["PUBLIC_URL"])
+        db.session.commit()
+    except IntegrityError:  # the same checkout, posted twice at once: the other one won
+        db.session.rollback()
+        order = orders.find_by_checkout_token(db.session, token)
+        if order is None:
+            raise
+    except orders.OutOfStock as exc:
+        db.session.rollback()
+        return _render(form, current_view(), options, 409,
+                       _("Désolé, « %(name)s » vient d'être épuisé par une autre commande. Votre panier a été mis à jour.",
+                         name=exc.wine_name))
+    except orders.CartNotOrderable as exc:
+        db.session.rollback()
+        return _render(form, current_view(), options, 409, " ".join(problem_message(p) for p in exc.problems))
+    except delivery.DeliveryUnavailable:
+        db.session.rollback()
+        return _render(form, view, options, 422, _("Le domaine ne livre pas à cette destination."))
+    except orders.PaymentModeRefused:
+        db.session.rollback()
+        return _render(form, view, options, 422, _("Ce mode de paiement n'est pas proposé avec cette livraison."))
+    if not current_user.is_authenticated:
+        login_user(user)
+        carts.claim(db.session, cart_token(), user.id)
+        db.session.commit()
+    mail.deliver_now()
+    return _start_payment(order)
+
+
+def _start_payment(order: Order):  # type: ignore[no-untyped-def]
+    """Card: off to the provider's page. Transfer: the bank details on the order page."""
+    if order.payment_mode not in payment_flow.PROVIDER_MODES or order.status is not OrderStatus.PENDING_PAYMENT:
+        return redirect(url_for("shop.order", number=order.number))
+    try:
+        payment = payment_flow.open_payment(db.session, order, "mangopay")
+        db.session.commit()  # the idempotency key is stored before the provider is called
+        return_url = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("shop.payment_return", number=order.number)
+        payin = payment_flow.submit(db.session, provider(), payment, order, g.estate, order_user(order), return_url)
+        db.session.commit()
+    except PaymentError:
+        db.session.rollback()
+        current_app.logger.exception("payment provider error for %s", order.number)
+        flash(_("Le paiement en ligne est momentanément indisponible. Votre commande est enregistrée : "
+                "réessayez dans un instant depuis cette page."), "error")
+        return redirect(url_for("shop.order", number=order.number))
+    if order.payment_mode is PaymentMode.CARD and payin.redirect_url:
+        return redirect(payin.redirect_url)
+    return redirect(url_for("shop.order", number=order.number))
+
+
+def order_user(order: Order) -> User:
+    return db.session.get(User, order.user_id)
+
+
+def _own_order(number: str) -> Order:
+    """:raise 404: no such order at this estate, or not the visitor's."""
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None or not current_user.is_authenticated or order.user_id != current_user.id:
+        abort(404)
+    return order
+
+
+@bp.get("/commande/<number>")
+@login_required
+def order(number: str):  # type: ignore[no-untyped-def]
+    order = _own_order(number)
+    payment = order.payments[-1] if order.payments else None
+    return render_template("shop/order.html", order=order, estate=g.estate, payment=payment,
+                           status_label=orders.STATUS_LABELS[order.status],
+                           payment_label=orders.PAYMENT_LABELS[order.payment_mode])
+
+
+@bp.post("/commande/<number>/payer")
+@login_required
+def pay(number: str):  # type: ignore[no-untyped-def]
+    """Try the online payment again (after a refused card or an unreachable provider)."""
+    return _start_payment(_own_order(number))
+
+
+@bp.get("/commande/<number>/retour-paiement")
+@login_required
+@writes_on_get
+def payment_return(number: str):  # type: ignore[no-untyped-def]
+    """The provider sends the customer back here: fetch the pay-in, then show the order."""
+    order = _own_order(number)
+    transaction = request.args.get("transactionId", "")
+    known = {p.provider_payin_id for p in order.payments if p.provider_payin_id}
+    if transaction not in known:
+        abort(404)
+    try:
+        payin = provider().get_payin(transaction)
+    except PaymentError:
+        flash(_("Nous n'avons pas encore la réponse de la banque : rechargez cette page dans un instant."), "info")
+        return redirect(url_for("shop.order", number=number))
+    payment = payment_flow.apply_payin(db.session, "mangopay", payin, utcnow(), current_app.config["PUBLIC_URL"])
+    db.session.commit()
+    mail.deliver_now()
+    if payment is not None and payment.status is PaymentStatus.SUCCEEDED:
+        flash(_("Paiement accepté : merci pour votre commande !"), "success")
+    elif payment is not None and payment.status is PaymentStatus.FAILED:
+        flash(_("Le paiement a été refusé. Votre commande est conservée : vous pouvez réessayer."), "error")
+    return redirect(url_for("shop.order", number=number))
+

@@ -1,0 +1,61 @@
+"""The checkout form: who, where, how it is delivered and paid, and the conditions."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from services.accounts import MIN_PASSWORD_LENGTH
+from services.delivery import COUNTRIES
+
+_REQUIRED = _l("Ce champ est obligatoire.")
+
+
+def _countries() -> list[SelectChoice]:
+    return [SelectChoice(code, str(name)) for code, name in COUNTRIES]
+
+
+def _postcode(form: FlaskForm, field: StringField) -> None:
+    country_field = form.shipping_country if field.name == "shipping_postcode" else form.country
+    if (country_field.data or "FR") == "FR" and field.data and not re.fullmatch(r"\d{5}", field.data.strip()):
+        raise ValidationError(_l("Un code postal français compte 5 chiffres."))
+
+
+class CheckoutForm(FlaskForm):
+    checkout_token = HiddenField()
+    # a guest creates an account on the way (seed 004); ignored when logged in
+    email = EmailField(_l("Adresse email"), validators=[Optional(), Email(_l("Adresse email invalide.")), Length(max=254)])
+    password = PasswordField(_l("Choisissez un mot de passe"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Le mot de passe doit compter au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH))])
+    confirm = PasswordField(_l("Confirmez le mot de passe"), validators=[Optional(), EqualTo("password", _l("Les deux mots de passe diffèrent."))])
+    first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    phone = StringField(_l("Téléphone"), validators=[DataRequired(_REQUIRED), Length(max=30)])
+    company = StringField(_l("Société (facultatif)"), validators=[Optional(), Length(max=140)])
+    street = StringField(_l("Adresse"), validators=[DataRequired(_REQUIRED), Length(max=200)])
+    postcode = StringField(_l("Code postal"), validators=[DataRequired(_REQUIRED), Length(max=10), _postcode])
+    city = StringField(_l("Commune"), validators=[DataRequired(_REQUIRED), Length(max=100)])
+    country = SelectField(_l("Pays"), choices=_countries, default="FR")
+    delivery = RadioField(_l("Livraison"), validators=[DataRequired(_l("Choisissez un mode de livraison."))])
+    ship_elsewhere = BooleanField(_l("Livrer à une autre adresse"))
+    shipping_name = StringField(_l("Destinataire"), validators=[Optional(), Length(max=160)])
+    shipping_street = StringField(_l("Adresse de livraison"), validators=[Optional(), Length(max=200)])
+    shipping_postcode = StringField(_l("Code postal"), validators=[Optional(), Length(max=10), _postcode])
+    shipping_city = StringField(_l("Commune"), validators=[Optional(), Length(max=100)])
+    shipping_country = SelectField(_l("Pays de livraison"), choices=_countries, default="FR")
+    payment_mode = RadioField(_l("Paiement"), validators=[DataRequired(_l("Choisissez un mode de paiement."))])
+    note = TextAreaField(_l("Un message pour le domaine (facultatif)"), validators=[Optional(), Length(max=2000)])
+    accept_conditions = BooleanField(_l("J'ai lu et j'accepte les conditions générales de vente"),
+                                     validators=[DataRequired(_l("Vous devez accepter les conditions de vente."))])
+    adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"),
+                         validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
+
+    def validate_shipping_street(self, field: StringField) -> None:
+        if self.ship_elsewhere.data and self.delivery.data == "home":
+            for other in (self.shipping_name, self.shipping_street, self.shipping_postcode, self.shipping_city):
+                if not (other.data or "").strip():
+                    raise ValidationError(_l("Indiquez l'adresse de livraison complète."))

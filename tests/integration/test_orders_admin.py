@@ -1,0 +1,257 @@
+"""The order lifecycle from the vigneron's side: the htmx orders table, emails with
+PDFs, invoices (gapless, immutable, or uploaded), credit notes, the customer area."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from models import Estate, Invoice, InvoiceKind, Order, OrderStatus, Wine, db, utcnow
+from services import invoicing, orders
+from services.tenancy import scope_to_estate
+from tests.conftest import checkout_form, first_orderable_wine, login, make_app, session_for, text_of
+
+VERNETTE = "domaine-de-la-vernette"
+HX = {"HX-Request": "true"}
+
+
+def _client(app):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["age_ok"] = True
+    return client
+
+
+def _order(app, n: int = 1, payment: str = "cheque", delivery: str = "home", stock: int = 200,  # type: ignore[no-untyped-def]
+           who: str = "acheteur") -> list[int]:
+    """Place ``n`` orders of 6 bottles as new customers; returns the ids of all orders."""
+    wine_id, _, _ = first_orderable_wine(app, VERNETTE, stock=stock)
+    for i in range(n):
+        client = _client(app)
+        client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "6"})
+        response = client.post(f"/{VERNETTE}/commande", data=checkout_form(
+            token=f"{who}{i}", email=f"{who}{i}@example.com", payment_mode=payment, delivery=delivery))
+        assert response.status_code == 302, text_of(response)[:2000]
+    with session_for(app) as session:
+        return list(session.scalars(select(Order.id).order_by(Order.id)))
+
+
+def _status(app, order_id: int) -> OrderStatus:  # type: ignore[no-untyped-def]
+    with session_for(app) as session:
+        return session.get(Order, order_id).status
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_state_machine_allows_only_the_documented_moves():
+    S = OrderStatus
+    assert orders.TRANSITIONS[S.PENDING_PAYMENT] == {S.PAID, S.CANCELLED}
+    assert orders.TRANSITIONS[S.SHIPPED] == {S.DELIVERED}
+    assert orders.TRANSITIONS[S.DELIVERED] == set() and orders.TRANSITIONS[S.CANCELLED] == set()
+    assert set(orders.TRANSITIONS) == set(S)
+
+
+def test_paiement_recu_then_envoyee_swap_the_row_and_send_the_invoice(db_file, smtp):
+    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+    (order_id,) = _order(app)
+    smtp.mailbox.wait_for(2)  # confirmation + copy to the estate
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    table = staff.get(f"/gestion/{VERNETTE}/commandes").get_data(as_text=True)
+    assert f'id="order-{order_id}"' in table and "Paiement reçu" in table
+
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"}, headers=HX)
+    row = text_of(response)
+    assert response.status_code == 200 and row.lstrip().startswith(f'<tr id="order-{order_id}">')
+    assert "Payée" in row and "Envoyée" in row
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut",
+                          data={"to": "shipped", "tracking": "6A123456789"}, headers=HX)
+    row = text_of(response)
+    assert "Envoyée" in row and "Facturée" in row
+    shipped = next(m for m in smtp.mailbox.wait_for(3)[2:] if "envoyée" in str(m["Subject"]).lower() or "=?utf-8?" in m["Subject"])
+    invoice_pdf = next(p for p in shipped.walk() if p.get_content_type() == "application/pdf")
+    text = _pdf_text(invoice_pdf.get_payload(decode=True))
+    assert "F" + str(utcnow().year) + "-00001" in text and "ACQUITTÉE" in text
+    assert "6A123456789" in shipped.as_string() or "6A123456789" in str(shipped.get_payload(0))
+    with session_for(app) as session:
+        order = session.get(Order, order_id)
+        events = [(e.from_status, e.to_status, e.actor_label) for e in order.events]
+    assert events[1:] == [(OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, "Marie Vernay") ,
+                          (OrderStatus.PAID, OrderStatus.SHIPPED, "Marie Vernay")] or \
+        [e[:2] for e in events[1:]] == [(OrderStatus.PENDING_PAYMENT, OrderStatus.PAID), (OrderStatus.PAID, OrderStatus.SHIPPED)]
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "delivered"}, headers=HX)
+    assert "Livrée" in text_of(response)
+    assert len(smtp.mailbox.wait_for(4)) == 4
+
+
+def test_a_move_that_is_not_allowed_gets_a_french_message_and_changes_nothing(app):
+    (order_id,) = _order(app)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "shipped"}, headers=HX)
+    assert response.status_code == 422 and "action impossible" in text_of(response)
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "teleported"}, headers=HX)
+    assert response.status_code == 422 and "Action inconnue." in text_of(response)
+    assert _status(app, order_id) is OrderStatus.PENDING_PAYMENT
+
+
+def test_cancelling_restocks_and_an_invoiced_order_gets_a_credit_note(app):
+    wine_id, _, _ = first_orderable_wine(app, VERNETTE, stock=60)
+    (order_id,) = _order(app, stock=60)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer")
+    with session_for(app) as session:
+        assert session.get(Wine, wine_id).stock == 54
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "cancelled"})
+    with session_for(app) as session:
+        assert session.get(Wine, wine_id).stock == 60
+        kinds = [(i.kind, i.number, i.credited_invoice_id is not None)
+                 for i in session.scalars(select(Invoice).order_by(Invoice.id))]
+    year = utcnow().year
+    assert kinds == [(InvoiceKind.INVOICE, f"F{year}-00001", False), (InvoiceKind.CREDIT_NOTE, f"AV{year}-00001", True)]
+    page = text_of(staff.get(f"/gestion/{VERNETTE}/commandes/{order_id}"))
+    assert "Avoir" in page and f"AV{year}-00001" in page
+
+
+def test_invoice_numbers_stay_gapless_when_invoicing_runs_concurrently(app):
+    order_ids = _order(app, n=12)
+    with app.app_context():
+        estate = db.session.scalars(select(Estate).where(Estate.slug == VERNETTE)).one()
+        estate_id = estate.id
+        db.session.remove()
+    with session_for(app) as session:
+        for order in session.scalars(select(Order)):
+            order.status, order.paid_at = OrderStatus.PAID, utcnow()
+        session.commit()
+    barrier = threading.Barrier(len(order_ids))
+    errors: list[BaseException] = []
+
+    def invoice(order_id: int) -> None:
+        try:
+            with app.app_context():
+                scope_to_estate(db.session, estate_id)
+                barrier.wait()
+                estate = db.session.get(Estate, estate_id)
+                invoicing.issue_invoice(db.session, estate, db.session.get(Order, order_id), utcnow())
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invoice, args=(oid,)) for oid in order_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_for(app) as session:
+        numbers = sorted(session.scalars(select(Invoice.number)))
+    year = utcnow().year
+    assert numbers == [f"F{year}-{n:05d}" for n in range(1, len(order_ids) + 1)]
+
+
+def test_an_issued_invoice_cannot_be_edited(app):
+    (order_id,) = _order(app)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer")
+    with session_for(app) as session:
+        invoice = session.scalars(select(Invoice)).one()
+        invoice.total_ttc_cents = 1
+        with pytest.raises(invoicing.InvoiceImmutable):
+            session.flush()
+        session.rollback()
+        invoice = session.scalars(select(Invoice)).one()
+        invoice.document.content = b"%PDF-forged"
+        with pytest.raises(invoicing.InvoiceImmutable):
+            session.flush()
+        session.rollback()
+    second = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer", follow_redirects=True)
+    assert "déjà une facture" in text_of(second)
+    with session_for(app) as session:
+        assert session.scalar(select(func.count()).select_from(Invoice)) == 1
+
+
+def test_an_unpaid_order_cannot_be_invoiced(app):
+    (order_id,) = _order(app)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer", follow_redirects=True)
+    assert "ne peut pas être facturée" in text_of(response)
+
+
+def test_an_uploaded_invoice_marks_the_order_invoiced_and_blocks_a_second_one(app):
+    (order_id,) = _order(app)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    refused = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facture-externe",
+                         data={"number": "2026-118", "invoice": (io.BytesIO(b"not a pdf"), "f.pdf")},
+                         content_type="multipart/form-data", follow_redirects=True)
+    assert "format PDF" in text_of(refused)
+    pdf = b"%PDF-1.4\n%mine\n"
+    response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facture-externe",
+                          data={"number": "2026-118", "invoice": (io.BytesIO(pdf), "f.pdf")},
+                          content_type="multipart/form-data", follow_redirects=True)
+    assert "la commande est facturée" in text_of(response)
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
+    again = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer", follow_redirects=True)
+    assert "déjà une facture" in text_of(again)
+    download = staff.get(f"/gestion/{VERNETTE}/commandes/{order_id}/facture.pdf")
+    assert download.status_code == 200 and download.data == pdf
+
+
+def test_the_orders_table_filters_searches_and_pages(app):
+    _order(app, n=3, payment="cheque")
+    _order(app, n=1, payment="transfer", who="virement")
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    url = f"/gestion/{VERNETTE}/commandes"
+    assert "4 commandes" in text_of(staff.get(url))
+    assert "1 commande" in text_of(staff.get(url + "?paiement=transfer", headers={**HX, "HX-Target": "orders-table"}))
+    assert "1 commande" in text_of(staff.get(url + "?q=acheteur2"))
+    assert "1 commande" in text_of(staff.get(url + "?q=VER-00003"))
+    assert "0 commande" in text_of(staff.get(url + "?statut=paid"))
+    assert "4 commandes" in text_of(staff.get(url + "?statut=nimporte&du=pas-une-date"))
+    fragment = staff.get(url, headers={**HX, "HX-Target": "orders-table"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="orders-table">')
+    assert "HX-Request" in staff.get(url).headers["Vary"]
+
+
+def test_another_estates_staff_never_see_these_orders(app):
+    (order_id,) = _order(app)
+    rozel = _client(app)
+    login(rozel, "vigneron@rozel.example")
+    assert "VER-00001" not in text_of(rozel.get("/gestion/domaine-rozel/commandes"))
+    assert rozel.get(f"/gestion/domaine-rozel/commandes/{order_id}").status_code == 404
+    assert rozel.post(f"/gestion/domaine-rozel/commandes/{order_id}/statut", data={"to": "paid"}).status_code == 404
+    assert _status(app, order_id) is OrderStatus.PENDING_PAYMENT
+
+
+def test_customers_see_their_orders_and_download_their_invoices(app):
+    (order_id,) = _order(app)
+    staff = _client(app)
+    login(staff, "vigneron@vernette.example")
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
+    staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "shipped"})
+    customer = _client(app)
+    login(customer, "acheteur0@example.com", "un-mot-de-passe")
+    page = text_of(customer.get("/compte/commandes"))
+    assert "VER-00001" in page and "Envoyée" in page and "Facturée" in page
+    invoice = customer.get(f"/compte/commandes/{order_id}/facture.pdf")
+    assert invoice.status_code == 200 and invoice.mimetype == "application/pdf"
+    assert "FACTURE ACQUITTÉE" in _pdf_text(invoice.data)
+    form = customer.get(f"/compte/commandes/{order_id}/bon-de-commande.pdf")
+    assert "Bon de commande" in _pdf_text(form.data)
+    stranger = _client(app)
+    login(stranger, "client@chai.example")
+    assert stranger.get(f"/compte/commandes/{order_id}/facture.pdf").status_code == 404
+    assert stranger.get(f"/{VERNETTE}/commande/VER-00001").status_code == 404
