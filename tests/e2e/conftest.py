@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port, make_app
+from tests.conftest import SmtpServer, free_port, make_app
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root in CI
@@ -29,10 +29,11 @@ CHROMIUM_ARGS = [
 
 
 class LiveServer:
-    def __init__(self, db_file: Path) -> None:
-        self.app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False)
+    def __init__(self, db_file: Path, smtp_port: int, payment_url: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False, MAIL_PORT=smtp_port,
+                            MAIL_SEND_ON_REQUEST=True, MANGOPAY_BASE_URL=payment_url, PUBLIC_URL=self.url)
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -45,10 +46,28 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_sandbox() -> Iterator:
+    from services.payments.sandbox import MangopaySandbox
+
+    sandbox = MangopaySandbox().start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(template_db: Path, tmp_path_factory: pytest.TempPathFactory, live_smtp: SmtpServer,
+                live_sandbox) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     db_file = tmp_path_factory.mktemp("live") / "chai.sqlite3"
     shutil.copyfile(template_db, db_file)
-    server = LiveServer(db_file)
+    server = LiveServer(db_file, live_smtp.port, live_sandbox.base_url)
     server.start()
     yield server
     server.stop()
