@@ -13,9 +13,12 @@ from services.pdf import html_to_pdf
 
 
 def _render(template: str, **context: object) -> bytes:
+    """Documents are French, whatever language the visitor who triggers them reads."""
     from flask import render_template
+    from flask_babel import force_locale
 
-    return html_to_pdf(render_template(template, **context))
+    with force_locale("fr"):
+        return html_to_pdf(render_template(template, **context))
 
 
 def _labels(order: Order) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
@@ -33,6 +35,7 @@ MONTHS = [
     _l("janvier"), _l("février"), _l("mars"), _l("avril"), _l("mai"), _l("juin"),
     _l("juillet"), _l("août"), _l("septembre"), _l("octobre"), _l("novembre"), _l("décembre"),
 ]
+PARIS = ZoneInfo("Europe/Paris")
 HEALTH_WARNING = _l("L'abus d'alcool est dangereux pour la santé, à consommer avec modération.")
 
 
@@ -41,6 +44,13 @@ def euros(cents: int | None) -> str:
     if cents is None:
         return ""
     return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def frdate(value: datetime | None) -> str:
+    """dd/mm/YYYY in Paris time (stored datetimes are UTC): the date on French documents."""
+    if value is None:
+        return ""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y")
 
 
 def month_name(month: int | None) -> str:
@@ -57,6 +67,7 @@ def _current_path() -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["month_name"] = month_name
+    app.jinja_env.filters["frdate"] = frdate
     app.jinja_env.filters["decimal"] = format_decimal
     app.jinja_env.filters["localdate"] = lambda value: format_date(value, "short") if value else ""
     app.jinja_env.filters["localdatetime"] = lambda value: format_datetime(value, "short") if value else ""

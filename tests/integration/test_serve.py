@@ -35,6 +35,7 @@ def test_the_serve_script_sets_up_an_empty_instance_and_serves_the_demo(tmp_path
             raise AssertionError("the server did not start:\n" + "".join(output))
         printed = "".join(output)
         assert "vigneron@vernette.example" in printed and "chai-demo-2026" in printed
+        assert "simulateur Mangopay local (mode test)" in printed
         assert (tmp_path / "chai.sqlite3").exists() and (tmp_path / "secret_key").exists()
 
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
