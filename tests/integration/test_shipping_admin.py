@@ -92,3 +92,17 @@ def test_an_order_keeps_the_conditions_it_was_accepted_with(app, client):
         order = session.scalars(select(Order)).one()
         assert "droits d'accises" in order.sales_conditions
         assert order.shipping_zone is ShippingZone.EU
+
+
+def test_the_conditions_shown_follow_the_destination(app, client):
+    with session_for(app) as session:
+        estate = session.scalars(select(Estate).where(Estate.slug == SLUG)).one()
+        estate.sales_conditions_fr = "Conditions France : livraison sous 7 jours."
+        estate.sales_conditions_export = "Conditions export : droits d'accises à la charge du destinataire."
+        session.commit()
+    wine_id, _, _ = first_orderable_wine(app, SLUG)
+    client.post(f"/{SLUG}/panier/ajouter/{wine_id}", data={"quantity": "12"})
+    assert "Conditions France" in text_of(client.get(f"/{SLUG}/commande"))
+    summary = text_of(client.post(f"/{SLUG}/commande", data=checkout_form(country="BE", postcode="1000", token="y"),
+                                  headers={"HX-Request": "true", "HX-Target": "checkout-summary"}))
+    assert "Conditions export" in summary and "Conditions France" not in summary
