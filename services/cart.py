@@ -113,12 +113,17 @@ def add(session: Session, estate: Estate, cart: Cart, wine: Wine, price_list: Pr
     line = _line(cart, wine.id)
     new_quantity = (line.quantity if line else 0) + quantity
     _check_stock(wine, new_quantity)
-    if line is None:
-        cart.lines.append(CartLine(estate_id=cart.estate_id, wine_id=wine.id, quantity=new_quantity))
-    else:
-        line.quantity = new_quantity
-    session.flush()
+    _put(session, cart, wine.id, new_quantity)
     return new_quantity
+
+
+def _put(session: Session, cart: Cart, wine_id: int, quantity: int) -> None:
+    line = _line(cart, wine_id)
+    if line is None:
+        cart.lines.append(CartLine(estate_id=cart.estate_id, wine_id=wine_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    session.flush()
 
 
 def _check_stock(wine: Wine, quantity: int) -> None:
@@ -142,11 +147,7 @@ def set_quantity(session: Session, estate: Estate, cart: Cart, wine: Wine, quant
     if quantity % wine.order_multiple and not estate.mixing_allowed:
         raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
     _check_stock(wine, quantity)
-    if line is None:
-        cart.lines.append(CartLine(estate_id=cart.estate_id, wine_id=wine.id, quantity=quantity))
-    else:
-        line.quantity = quantity
-    session.flush()
+    _put(session, cart, wine.id, quantity)
 
 
 def empty(session: Session, cart: Cart) -> None:

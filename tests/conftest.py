@@ -86,12 +86,17 @@ def app(db_file: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def visitor(app: Flask) -> FlaskClient:
+    """A browser of its own, past the age gate."""
     test_client = app.test_client()
     with test_client.session_transaction() as sess:
         sess["age_ok"] = True
     return test_client
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return visitor(app)
 
 
 @contextmanager

@@ -15,16 +15,9 @@ from sqlalchemy import func, select
 
 from models import Order, OrderEvent, OrderStatus, OutboxMessage, Payment, PaymentStatus, User, Wine, db, utcnow
 from services import mail
-from tests.conftest import checkout_form, first_orderable_wine, make_app, session_for, text_of
+from tests.conftest import checkout_form, first_orderable_wine, visitor, make_app, session_for, text_of
 
 VERNETTE = "domaine-de-la-vernette"
-
-
-def _client(app):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["age_ok"] = True
-    return client
 
 
 def _fill_cart(client, wine_id: int, quantity: int = 6) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +35,7 @@ def _pdf_text(data: bytes) -> str:
 
 def test_a_guest_orders_and_gets_an_account_an_order_and_emails(db_file, smtp):
     app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, unit = first_orderable_wine(app, VERNETTE, stock=30)
     _fill_cart(client, wine_id)
     assert "Votre commande" in text_of(client.get(f"/{VERNETTE}/commande"))
@@ -108,7 +101,7 @@ def test_twenty_concurrent_checkouts_for_the_last_six_bottles_make_one_order(app
     wine_id, _, _ = first_orderable_wine(app, VERNETTE, stock=6)
     clients = []
     for n in range(20):
-        client = _client(app)
+        client = visitor(app)
         _fill_cart(client, wine_id)
         clients.append(client)
     barrier = threading.Barrier(len(clients))
@@ -141,7 +134,7 @@ def test_twenty_concurrent_checkouts_for_the_last_six_bottles_make_one_order(app
 
 def test_an_smtp_outage_loses_no_email_and_sends_each_once(db_file, smtp):
     down = make_app(db_file, MAIL_PORT=1, MAIL_SEND_ON_REQUEST=True)  # nothing listens on port 1
-    client = _client(down)
+    client = visitor(down)
     wine_id, _, _ = first_orderable_wine(down, VERNETTE)
     _fill_cart(client, wine_id)
     assert client.post(f"/{VERNETTE}/commande", data=checkout_form()).status_code == 302
@@ -188,7 +181,7 @@ def _pay_on_sandbox(redirect_url: str, decision: str) -> str:
 
 def test_a_card_payment_marks_the_order_paid_and_a_replayed_notification_changes_nothing(db_file, sandbox):
     app = _card_app(db_file, sandbox)
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
     response = client.post(f"/{VERNETTE}/commande", data=checkout_form(payment_mode="card"))
@@ -213,14 +206,14 @@ def test_a_card_payment_marks_the_order_paid_and_a_replayed_notification_changes
 
 def test_a_notification_alone_marks_the_order_paid_once(db_file, sandbox):
     app = _card_app(db_file, sandbox)
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
     redirect_url = client.post(f"/{VERNETTE}/commande", data=checkout_form(payment_mode="card")).headers["Location"]
     _pay_on_sandbox(redirect_url, "accept")  # the customer closes the tab: no return
     with session_for(app) as session:
         payin_id = session.scalars(select(Payment.provider_payin_id)).one()
-    anonymous = app.test_client()
+    anonymous = app.testvisitor()
     for _ in range(3):
         url = f"/paiements/mangopay/notification?EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId={payin_id}&Date=2"
         assert anonymous.get(url).status_code == 200
@@ -232,7 +225,7 @@ def test_a_notification_alone_marks_the_order_paid_once(db_file, sandbox):
 
 def test_a_refused_card_keeps_the_order_waiting_and_the_customer_can_retry(db_file, sandbox):
     app = _card_app(db_file, sandbox)
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
     redirect_url = client.post(f"/{VERNETTE}/commande", data=checkout_form(payment_mode="card")).headers["Location"]
@@ -251,7 +244,7 @@ def test_a_refused_card_keeps_the_order_waiting_and_the_customer_can_retry(db_fi
 
 def test_a_bank_wire_shows_the_details_then_the_wire_marks_the_order_paid(db_file, sandbox):
     app = _card_app(db_file, sandbox)
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
     response = client.post(f"/{VERNETTE}/commande", data=checkout_form(payment_mode="transfer"), follow_redirects=True)
@@ -268,7 +261,7 @@ def test_a_bank_wire_shows_the_details_then_the_wire_marks_the_order_paid(db_fil
 
 def test_an_unreachable_provider_keeps_the_order_and_explains(db_file):
     app = make_app(db_file, MANGOPAY_BASE_URL="http://127.0.0.1:1/")
-    client = _client(app)
+    client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
     response = client.post(f"/{VERNETTE}/commande", data=checkout_form(payment_mode="card"), follow_redirects=True)
@@ -280,7 +273,7 @@ def test_an_unreachable_provider_keeps_the_order_and_explains(db_file):
 
 
 def test_forged_notifications_are_harmless(app):
-    client = app.test_client()
+    client = app.testvisitor()
     assert client.get("/paiements/mangopay/notification").status_code == 400
     assert client.get("/paiements/mangopay/notification?EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId=nope&Date=1").status_code in (200, 503)
     assert _orders(app) == []

@@ -13,17 +13,10 @@ from sqlalchemy import func, select
 from models import Estate, Invoice, InvoiceKind, Order, OrderStatus, Wine, db, utcnow
 from services import invoicing, orders
 from services.tenancy import scope_to_estate
-from tests.conftest import checkout_form, first_orderable_wine, login, make_app, session_for, text_of
+from tests.conftest import checkout_form, first_orderable_wine, visitor, login, make_app, session_for, text_of
 
 VERNETTE = "domaine-de-la-vernette"
 HX = {"HX-Request": "true"}
-
-
-def _client(app):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["age_ok"] = True
-    return client
 
 
 def _order(app, n: int = 1, payment: str = "cheque", delivery: str = "home", stock: int = 200,  # type: ignore[no-untyped-def]
@@ -31,7 +24,7 @@ def _order(app, n: int = 1, payment: str = "cheque", delivery: str = "home", sto
     """Place ``n`` orders of 6 bottles as new customers; returns the ids of all orders."""
     wine_id, _, _ = first_orderable_wine(app, VERNETTE, stock=stock)
     for i in range(n):
-        client = _client(app)
+        client = visitor(app)
         client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "6"})
         response = client.post(f"/{VERNETTE}/commande", data=checkout_form(
             token=f"{who}{i}", email=f"{who}{i}@example.com", payment_mode=payment, delivery=delivery))
@@ -61,7 +54,7 @@ def test_paiement_recu_then_envoyee_swap_the_row_and_send_the_invoice(db_file, s
     app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     (order_id,) = _order(app)
     smtp.mailbox.wait_for(2)  # confirmation + copy to the estate
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     table = staff.get(f"/gestion/{VERNETTE}/commandes").get_data(as_text=True)
     assert f'id="order-{order_id}"' in table and "Paiement reçu" in table
@@ -92,7 +85,7 @@ def test_paiement_recu_then_envoyee_swap_the_row_and_send_the_invoice(db_file, s
 
 def test_a_move_that_is_not_allowed_gets_a_french_message_and_changes_nothing(app):
     (order_id,) = _order(app)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "shipped"}, headers=HX)
     assert response.status_code == 422 and "action impossible" in text_of(response)
@@ -104,7 +97,7 @@ def test_a_move_that_is_not_allowed_gets_a_french_message_and_changes_nothing(ap
 def test_cancelling_restocks_and_an_invoiced_order_gets_a_credit_note(app):
     wine_id, _, _ = first_orderable_wine(app, VERNETTE, stock=60)
     (order_id,) = _order(app, stock=60)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer")
@@ -160,7 +153,7 @@ def test_invoice_numbers_stay_gapless_when_invoicing_runs_concurrently(app):
 
 def test_an_issued_invoice_cannot_be_edited(app):
     (order_id,) = _order(app)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer")
@@ -183,7 +176,7 @@ def test_an_issued_invoice_cannot_be_edited(app):
 
 def test_an_unpaid_order_cannot_be_invoiced(app):
     (order_id,) = _order(app)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     response = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facturer", follow_redirects=True)
     assert "ne peut pas être facturée" in text_of(response)
@@ -191,7 +184,7 @@ def test_an_unpaid_order_cannot_be_invoiced(app):
 
 def test_an_uploaded_invoice_marks_the_order_invoiced_and_blocks_a_second_one(app):
     (order_id,) = _order(app)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     refused = staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/facture-externe",
                          data={"number": "2026-118", "invoice": (io.BytesIO(b"not a pdf"), "f.pdf")},
@@ -212,7 +205,7 @@ def test_an_uploaded_invoice_marks_the_order_invoiced_and_blocks_a_second_one(ap
 def test_the_orders_table_filters_searches_and_pages(app):
     _order(app, n=3, payment="cheque")
     _order(app, n=1, payment="transfer", who="virement")
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     url = f"/gestion/{VERNETTE}/commandes"
     assert "4 commandes" in text_of(staff.get(url))
@@ -228,7 +221,7 @@ def test_the_orders_table_filters_searches_and_pages(app):
 
 def test_another_estates_staff_never_see_these_orders(app):
     (order_id,) = _order(app)
-    rozel = _client(app)
+    rozel = visitor(app)
     login(rozel, "vigneron@rozel.example")
     assert "VER-00001" not in text_of(rozel.get("/gestion/domaine-rozel/commandes"))
     assert rozel.get(f"/gestion/domaine-rozel/commandes/{order_id}").status_code == 404
@@ -238,11 +231,11 @@ def test_another_estates_staff_never_see_these_orders(app):
 
 def test_customers_see_their_orders_and_download_their_invoices(app):
     (order_id,) = _order(app)
-    staff = _client(app)
+    staff = visitor(app)
     login(staff, "vigneron@vernette.example")
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "paid"})
     staff.post(f"/gestion/{VERNETTE}/commandes/{order_id}/statut", data={"to": "shipped"})
-    customer = _client(app)
+    customer = visitor(app)
     login(customer, "acheteur0@example.com", "un-mot-de-passe")
     page = text_of(customer.get("/compte/commandes"))
     assert "VER-00001" in page and "Envoyée" in page and "Facturée" in page
@@ -251,7 +244,7 @@ def test_customers_see_their_orders_and_download_their_invoices(app):
     assert "FACTURE ACQUITTÉE" in _pdf_text(invoice.data)
     form = customer.get(f"/compte/commandes/{order_id}/bon-de-commande.pdf")
     assert "Bon de commande" in _pdf_text(form.data)
-    stranger = _client(app)
+    stranger = visitor(app)
     login(stranger, "client@chai.example")
     assert stranger.get(f"/compte/commandes/{order_id}/facture.pdf").status_code == 404
     assert stranger.get(f"/{VERNETTE}/commande/VER-00001").status_code == 404
