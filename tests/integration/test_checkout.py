@@ -213,7 +213,7 @@ def test_a_notification_alone_marks_the_order_paid_once(db_file, sandbox):
     _pay_on_sandbox(redirect_url, "accept")  # the customer closes the tab: no return
     with session_for(app) as session:
         payin_id = session.scalars(select(Payment.provider_payin_id)).one()
-    anonymous = app.testvisitor()
+    anonymous = app.test_client()
     for _ in range(3):
         url = f"/paiements/mangopay/notification?EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId={payin_id}&Date=2"
         assert anonymous.get(url).status_code == 200
@@ -273,7 +273,7 @@ def test_an_unreachable_provider_keeps_the_order_and_explains(db_file):
 
 
 def test_forged_notifications_are_harmless(app):
-    client = app.testvisitor()
+    client = app.test_client()
     assert client.get("/paiements/mangopay/notification").status_code == 400
     assert client.get("/paiements/mangopay/notification?EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId=nope&Date=1").status_code in (200, 503)
     assert _orders(app) == []
