@@ -16,7 +16,9 @@ from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
+    Column,
     LargeBinary,
+    Table,
     CheckConstraint,
     DateTime,
     Enum,
@@ -590,6 +592,9 @@ class OrderLine(EstateOwned, db.Model):
     vat_cents: Mapped[int] = mapped_column(Integer)
     ttc_cents: Mapped[int] = mapped_column(Integer)
     is_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: goods, shipping, gift (an article a promotion gives), or discount (negative amounts)
+    kind: Mapped[str] = mapped_column(String(10), default="goods", server_default="goods")
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id", ondelete="SET NULL"))
 
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
@@ -665,3 +670,76 @@ class Invoice(EstateOwned, db.Model):
     document: Mapped[Document] = relationship()
 
     __table_args__ = (UniqueConstraint("estate_id", "kind", "number"),)
+
+
+promotion_target_wine = Table(
+    "promotion_target_wine",
+    Base.metadata,
+    Column("promotion_id", ForeignKey("promotion.id", ondelete="CASCADE"), primary_key=True),
+    Column("wine_id", ForeignKey("wine.id", ondelete="CASCADE"), primary_key=True),
+)
+promotion_gift_wine = Table(
+    "promotion_gift_wine",
+    Base.metadata,
+    Column("promotion_id", ForeignKey("promotion.id", ondelete="CASCADE"), primary_key=True),
+    Column("wine_id", ForeignKey("wine.id", ondelete="CASCADE"), primary_key=True),
+)
+promotion_customer = Table(
+    "promotion_customer",
+    Base.metadata,
+    Column("promotion_id", ForeignKey("promotion.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", ForeignKey("estate_customer.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Promotion(EstateOwned, db.Model):
+    """A promotion the vigneron sets up; the rules live in services.promotions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    benefit: Mapped[str] = mapped_column(String(20))  #: services.promotions.Benefit value
+    percent_bp: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    nth: Mapped[int] = mapped_column(Integer, default=0)
+    fixed_price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    gift_quantity: Mapped[int] = mapped_column(Integer, default=1)
+    target_colours: Mapped[str] = mapped_column(String(80), default="")  #: "rouge,blanc"
+    min_bottles: Mapped[int] = mapped_column(Integer, default=0)
+    min_amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: exclusive
+    france_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_kind: Mapped[CustomerKind | None] = mapped_column(_enum(CustomerKind, "customer_kind"))
+    pickup_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    cumulative: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str | None] = mapped_column(String(40))  #: upper-case; None = automatic
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)  #: code shown to every visitor
+    restricted_to_customers: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer)  #: in total
+    max_uses_per_customer: Mapped[int | None] = mapped_column(Integer)
+    uses_count: Mapped[int] = mapped_column(Integer, default=0)  #: moved only by a guarded UPDATE
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    target_wines: Mapped[list[Wine]] = relationship(secondary=promotion_target_wine)
+    gift_wines: Mapped[list[Wine]] = relationship(secondary=promotion_gift_wine)
+    customers: Mapped[list[EstateCustomer]] = relationship(secondary=promotion_customer)
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "code"),
+        CheckConstraint("uses_count >= 0", name="uses_non_negative"),
+        CheckConstraint("max_uses IS NULL OR uses_count <= max_uses", name="uses_within_limit"),
+        CheckConstraint("percent_bp >= 0 AND percent_bp <= 10000", name="percent_range"),
+        CheckConstraint("amount_cents >= 0 AND fixed_price_cents >= 0", name="amounts_non_negative"),
+    )
+
+
+class PromotionUse(EstateOwned, db.Model):
+    """A code redeemed by an order (for per-customer limits and the vigneron's follow-up)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotion.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Cart, CartLine, Estate, Price, PriceList, Wine
+from models import Cart, CartLine, Estate, EstateCustomer, Price, PriceList, Wine
+from services import promotion_store
+from services import promotions as promotion_engine
 from services import quote as quoting
 from services.tenancy import all_estates
 
@@ -44,6 +47,20 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Pricing:
+    """Who buys and how: what the promotions engine needs beyond the cart."""
+
+    now: datetime
+    customer_kind: str = "particulier"
+    customer: EstateCustomer | None = None  #: the visitor's line in the estate's customer file
+    codes: frozenset[str] = frozenset()
+    country: str | None = None
+    delivery_kind: str | None = None
+    cash_discount_bp: int = 0  #: the escompte, when the payment is "comptant"
+    gift_choices: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class CartView:
     cart: Cart | None
     price_list: PriceList | None
@@ -51,6 +68,9 @@ class CartView:
     quote: quoting.Quote
     problems: list[Problem]
     missing: list[str]  #: wines dropped because they left the visitor's price list
+    pricing: Pricing | None = None
+    promotions: promotion_engine.Result | None = None
+    available: list[promotion_engine.Promotion] = field(default_factory=list)
 
     @property
     def bottles(self) -> int:
@@ -155,8 +175,10 @@ def empty(session: Session, cart: Cart) -> None:
     session.flush()
 
 
-def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: PriceList | None) -> CartView:
-    """Price the cart on the visitor's list and list what stops it from being ordered."""
+def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: PriceList | None,
+               pricing: Pricing | None = None) -> CartView:
+    """Price the cart on the visitor's list, with the promotions that apply, and list
+    what stops it from being ordered."""
     rows: list[Row] = []
     missing: list[str] = []
     items: list[quoting.Item] = []
@@ -178,7 +200,42 @@ def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: 
     quote = quoting.price(items, prices_include_vat=prices_include_vat)
     for item, line in zip(items, quote.lines):
         rows.append(Row(wines[item.wine_id], prices[item.wine_id], item.quantity, line))
-    return CartView(cart, price_list, rows, quote, problems(estate, rows, quote), missing)
+    view = CartView(cart, price_list, rows, quote, problems(estate, rows, quote), missing, pricing)
+    return reprice(session, view, pricing) if pricing is not None else view
+
+
+def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cents: int = 0,
+            shipping_label: str = "Frais de port", free_shipping_label: str = "Frais de port offerts") -> CartView:
+    """The same cart through the promotions engine (and with shipping, at checkout).
+    The cart page, the checkout and the order all use this one function."""
+    from dataclasses import replace
+
+    include_vat = view.quote.prices_include_vat
+    lines = [promotion_engine.Line(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp,
+                                   r.wine.colour.value) for r in view.rows]
+    context = promotion_engine.Context(
+        prices_include_vat=include_vat, customer_kind=pricing.customer_kind, now=pricing.now,
+        country=pricing.country, delivery_kind=pricing.delivery_kind, codes=pricing.codes,
+        gift_choices=dict(pricing.gift_choices),
+        customer_discount_bp=pricing.customer.discount_bp if pricing.customer is not None else 0,
+        cash_discount_bp=pricing.cash_discount_bp)
+    promos = promotion_store.for_engine(session, pricing.customer, include_vat, _gift_prices(session, view.price_list))
+    result = promotion_engine.apply(promos, lines, context)
+    items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
+    quote = quoting.price(items, prices_include_vat=include_vat, shipping_ttc_cents=shipping_ttc_cents,
+                          shipping_label=shipping_label, adjustments=result.adjustments, gifts=result.gifts,
+                          free_shipping=result.free_shipping, free_shipping_label=free_shipping_label)
+    return replace(view, quote=quote, pricing=pricing, promotions=result,
+                   available=promotion_engine.available(promos, lines, context))
+
+
+def _gift_prices(session: Session, price_list: PriceList | None) -> dict[int, tuple[int, int]]:
+    """wine id → (unit price on the visitor's list, VAT rate): what a gift is worth."""
+    if price_list is None:
+        return {}
+    rows = session.execute(select(Price, Wine).join(Wine, Wine.id == Price.wine_id)
+                           .where(Price.price_list_id == price_list.id).options(selectinload(Wine.vat_rate))).all()
+    return {wine.id: (price.effective_cents, wine.vat_rate.rate_bp) for price, wine in rows}
 
 
 def problems(estate: Estate, rows: list[Row], quote: quoting.Quote) -> list[Problem]:

@@ -38,7 +38,7 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, mail
+from services import delivery, invoicing, mail, promotion_store
 from services import quote as quoting
 from services.sequences import take_next
 
@@ -147,21 +147,31 @@ def find_by_checkout_token(session: Session, token: str) -> Order | None:
     return session.scalars(select(Order).where(Order.checkout_token == token)).first()
 
 
+CASH_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)  #: "paiement comptant": the escompte applies
+
+
 def quote_for(session: Session, estate: Estate, view: carts.CartView, option: delivery.DeliveryOption,
-              country: str, postcode: str) -> tuple[quoting.Quote, object]:
-    """The cart priced with its delivery; returns (quote, shipping zone or None).
+              country: str, postcode: str, payment_mode: PaymentMode | None = None,
+              now: datetime | None = None) -> tuple[quoting.Quote, object, carts.CartView]:
+    """The cart priced with its delivery, destination and payment mode, promotions
+    included; returns (quote, shipping zone or None, the repriced view).
 
     :raise delivery.DeliveryUnavailable: no band of the grid for this destination.
     """
+    from dataclasses import replace
+
     zone = None
     shipping = 0
     if option.kind is DeliveryKind.HOME:
         zone = delivery.zone_for(country, postcode)
         shipping = delivery.shipping_cost(session, estate, zone, view.bottles, view.quote.goods_ttc_cents)
-    items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
-    prices_include_vat = view.quote.prices_include_vat
-    return quoting.price(items, prices_include_vat=prices_include_vat, shipping_ttc_cents=shipping,
-                         shipping_label=str(_l("Frais de port"))), zone
+    base = view.pricing or carts.Pricing(now=now or datetime.now().astimezone())
+    escompte = view.price_list.cash_discount_bp if (
+        view.price_list is not None and payment_mode in CASH_MODES and base.customer_kind == "professionnel") else 0
+    pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte)
+    priced = carts.reprice(session, view, pricing, shipping_ttc_cents=shipping, shipping_label=str(_l("Frais de port")),
+                           free_shipping_label=str(_l("Frais de port offerts")))
+    return priced.quote, zone, priced
 
 
 def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
@@ -174,6 +184,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     :raise delivery.DeliveryUnavailable: no shipping to that destination.
     :raise PaymentModeRefused: the estate does not take that payment mode.
     :raise OutOfStock: a concurrent order took the last bottles (nothing is changed).
+    :raise promotion_store.CodeExhausted: a concurrent order took the code's last use.
     """
     existing = find_by_checkout_token(session, checkout_token)
     if existing is not None:
@@ -189,9 +200,14 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise PaymentModeRefused(data.payment_mode.value)
     ship_country = data.country if data.ship_to_billing else data.shipping_country
     ship_postcode = data.postcode if data.ship_to_billing else data.shipping_postcode
-    quote, zone = quote_for(session, estate, view, option, ship_country, ship_postcode)
+    quote, zone, priced = quote_for(session, estate, view, option, ship_country, ship_postcode, data.payment_mode, now)
 
-    _take_stock(session, [(row.wine.id, row.wine.name, row.quantity) for row in view.rows])
+    wanted: dict[int, list] = {}
+    for row in view.rows:
+        wanted[row.wine.id] = [row.wine.name, row.quantity]
+    for gift in quote.gifts:  # gifts leave the shelf too
+        wanted.setdefault(gift.wine_id, [gift.label, 0])[1] += gift.quantity
+    _take_stock(session, [(wine_id, name, quantity) for wine_id, (name, quantity) in wanted.items()])
     customer = _customer_file_entry(session, estate, user, data)
     billing_name = f"{data.first_name} {data.last_name}".strip()
     order = Order(
@@ -234,12 +250,16 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         order.shipping_country = ship_country
     for line in quote.lines:
         order.lines.append(OrderLine(
-            estate_id=estate.id, wine_id=line.wine_id, label=line.label, quantity=line.quantity,
+            estate_id=estate.id, wine_id=line.wine_id, label=line.label[:255], quantity=line.quantity,
             unit_price_cents=line.unit_cents, vat_rate_bp=line.vat_rate_bp, ht_cents=line.ht_cents,
-            vat_cents=line.vat_cents, ttc_cents=line.ttc_cents, is_shipping=line.is_shipping))
+            vat_cents=line.vat_cents, ttc_cents=line.ttc_cents, is_shipping=line.is_shipping, kind=line.kind,
+            promotion_id=line.promotion_id if line.promotion_id and line.promotion_id > 0 else None))
     order.events.append(OrderEvent(estate_id=estate.id, from_status=None, to_status=OrderStatus.PENDING_PAYMENT,
                                    actor_user_id=user.id, actor_label=billing_name, created_at=now))
     session.add(order)
+    session.flush()
+    applied = list(priced.promotions.applied) if priced.promotions else []
+    promotion_store.redeem(session, applied, order.id, customer.id)  # only coded ones count uses
     if view.cart is not None:
         carts.empty(session, view.cart)
     session.flush()
@@ -263,7 +283,7 @@ def _take_stock(session: Session, wanted: list[tuple[int, str, int]]) -> None:
 
 def _give_back_stock(session: Session, order: Order) -> None:
     for line in sorted(order.lines, key=lambda line: line.wine_id or 0):
-        if line.wine_id is not None and not line.is_shipping:
+        if line.wine_id is not None and line.kind in ("goods", "gift"):
             session.execute(
                 update(Wine).where(Wine.id == line.wine_id).values(stock=Wine.stock + line.quantity)
                 .execution_options(synchronize_session=False)

@@ -9,6 +9,7 @@ lines here.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from services.pricing import split_vat
 
@@ -27,7 +28,7 @@ class Item:
 @dataclass(frozen=True)
 class Line:
     wine_id: int | None
-    label: str
+    label: str  #: for a discount line, its reason: "Remise -10 % (code LAVERNETTE)"
     quantity: int
     unit_cents: int
     vat_rate_bp: int
@@ -35,6 +36,8 @@ class Line:
     vat_cents: int
     ttc_cents: int
     is_shipping: bool = False
+    kind: str = "goods"  #: goods, gift, discount, shipping
+    promotion_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,16 @@ class Quote:
 
     @property
     def goods(self) -> list[Line]:
-        return [line for line in self.lines if not line.is_shipping]
+        """The wines bought (not gifts, discounts or shipping)."""
+        return [line for line in self.lines if line.kind == "goods"]
+
+    @property
+    def gifts(self) -> list[Line]:
+        return [line for line in self.lines if line.kind == "gift"]
+
+    @property
+    def discounts(self) -> list[Line]:
+        return [line for line in self.lines if line.kind == "discount"]
 
     @property
     def bottles(self) -> int:
@@ -60,7 +72,8 @@ class Quote:
 
     @property
     def shipping_ttc_cents(self) -> int:
-        return sum(line.ttc_cents for line in self.lines if line.is_shipping)
+        """Shipping as charged: the grid's price less a "frais de port offerts" line."""
+        return sum(line.ttc_cents for line in self.lines if line.is_shipping or line.promotion_id == FREE_SHIPPING)
 
     @property
     def total_ht_cents(self) -> int:
@@ -84,16 +97,50 @@ class Quote:
         return [(rate, ht, vat) for rate, (ht, vat) in sorted(rates.items())]
 
 
+FREE_SHIPPING = -1  #: promotion_id marker of the "frais de port offerts" line
+
+
 def price(items: list[Item], *, prices_include_vat: bool, shipping_ttc_cents: int = 0,
-          shipping_label: str = "Frais de port") -> Quote:
-    lines = []
-    for item in items:
-        split = split_vat(item.unit_cents * item.quantity, item.vat_rate_bp, includes_vat=prices_include_vat)
-        lines.append(Line(item.wine_id, item.label, item.quantity, item.unit_cents, item.vat_rate_bp,
-                          split.ht_cents, split.vat_cents, split.ttc_cents))
+          shipping_label: str = "Frais de port", adjustments: Sequence = (), gifts: Sequence = (),
+          free_shipping: bool = False, free_shipping_label: str = "Frais de port offerts") -> Quote:
+    """Goods, then gifts, then discounts (services.promotions adjustments, amounts <= 0 in
+    the list's basis), then shipping. Every line is split HT / VAT / TTC by split_vat."""
+    lines = [_line(item.wine_id, item.label, item.quantity, item.unit_cents, item.vat_rate_bp, prices_include_vat)
+             for item in items]
+    for gift in gifts:
+        lines.append(_line(gift.wine_id, gift.label, gift.quantity, gift.unit_cents, gift.vat_rate_bp,
+                           prices_include_vat, kind="gift", promotion_id=gift.promotion_id))
+    for adjustment in adjustments:
+        lines.append(_line(adjustment.wine_id, adjustment.reason, 1, adjustment.amount_cents, adjustment.vat_rate_bp,
+                           prices_include_vat, kind="discount", promotion_id=adjustment.promotion_id))
     if shipping_ttc_cents:
         split = split_vat(shipping_ttc_cents, SHIPPING_VAT_BP, includes_vat=True)
         unit = shipping_ttc_cents if prices_include_vat else split.ht_cents
         lines.append(Line(None, shipping_label, 1, unit, SHIPPING_VAT_BP,
-                          split.ht_cents, split.vat_cents, split.ttc_cents, is_shipping=True))
+                          split.ht_cents, split.vat_cents, split.ttc_cents, is_shipping=True, kind="shipping"))
+        if free_shipping:
+            lines.append(Line(None, free_shipping_label, 1, -unit, SHIPPING_VAT_BP, -split.ht_cents,
+                              -split.vat_cents, -split.ttc_cents, kind="discount", promotion_id=FREE_SHIPPING))
+    _no_negative_total(lines)
     return Quote(prices_include_vat=prices_include_vat, lines=lines)
+
+
+def _no_negative_total(lines: list[Line]) -> None:
+    """VAT is rounded per line; in an HT cart whose goods are discounted away entirely,
+    those roundings can leave a TTC total of -1 or -2 cents. The last discount line's
+    VAT absorbs it (its HT is unchanged), so a total is never negative."""
+    total = sum(line.ttc_cents for line in lines)
+    discounts = [i for i, line in enumerate(lines) if line.kind == "discount"]
+    if total >= 0 or not discounts:
+        return
+    i = discounts[-1]
+    line = lines[i]
+    lines[i] = Line(line.wine_id, line.label, line.quantity, line.unit_cents, line.vat_rate_bp, line.ht_cents,
+                    line.vat_cents - total, line.ttc_cents - total, line.is_shipping, line.kind, line.promotion_id)
+
+
+def _line(wine_id: int | None, label: str, quantity: int, unit_cents: int, vat_rate_bp: int, includes_vat: bool,
+          kind: str = "goods", promotion_id: int | None = None) -> Line:
+    split = split_vat(unit_cents * quantity, vat_rate_bp, includes_vat=includes_vat)
+    return Line(wine_id, label, quantity, unit_cents, vat_rate_bp, split.ht_cents, split.vat_cents,
+                split.ttc_cents, kind=kind, promotion_id=promotion_id)

@@ -12,9 +12,9 @@ from flask_login import current_user
 from htmx_flask import make_response as htmx_response
 from jinja2_fragments.flask import render_blocks
 
-from models import Wine, db
+from models import Wine, db, utcnow
 from services import cart as carts
-from services import catalogue
+from services import catalogue, orders, promotion_store
 from services.tenancy import get_owned
 from shop import bp
 
@@ -42,9 +42,30 @@ def price_list():  # type: ignore[no-untyped-def]
     return catalogue.price_list_for(db.session, g.estate, current_user if current_user.is_authenticated else None)
 
 
+def entered_codes() -> list[str]:
+    return list(session.get("promo_codes", {}).get(str(g.estate.id), []))
+
+
+def _set_codes(codes: list[str]) -> None:
+    all_codes = dict(session.get("promo_codes", {}))
+    all_codes[str(g.estate.id)] = codes[:5]
+    session["promo_codes"] = all_codes
+
+
+def forget_code(code: str) -> None:
+    _set_codes([c for c in entered_codes() if c != code])
+
+
+def visitor_pricing() -> carts.Pricing:
+    user = current_user if current_user.is_authenticated else None
+    customer = orders.find_customer(db.session, user) if user is not None else None
+    kind = "professionnel" if user is not None and user.is_verified_pro else "particulier"
+    return carts.Pricing(now=utcnow(), customer_kind=kind, customer=customer, codes=frozenset(entered_codes()))
+
+
 def current_view() -> carts.CartView:
     cart = carts.find(db.session, session.get("cart_token"), _user_id())
-    return carts.build_view(db.session, g.estate, cart, price_list())
+    return carts.build_view(db.session, g.estate, cart, price_list(), visitor_pricing())
 
 
 def problem_message(problem: carts.Problem) -> str:
@@ -66,8 +87,7 @@ def problem_message(problem: carts.Problem) -> str:
 
 def _respond_cart(view: carts.CartView, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     if request.htmx:
-        html = render_blocks("shop/cart.html", ["cart_body", "cart_badge_oob"], view=view, estate=g.estate,
-                             error=error, problem_message=problem_message)
+        html = render_blocks("shop/cart.html", ["cart_body", "cart_badge_oob"], **_cart_context(view, error))
         return htmx_response(html, status, trigger="cart-changed")
     if error:
         flash(error, "error")
@@ -76,8 +96,13 @@ def _respond_cart(view: carts.CartView, error: str | None = None, status: int = 
 
 @bp.get("/panier")
 def cart():  # type: ignore[no-untyped-def]
-    return render_template("shop/cart.html", view=current_view(), estate=g.estate, error=None,
-                           problem_message=problem_message)
+    return render_template("shop/cart.html", **_cart_context(current_view(), None))
+
+
+def _cart_context(view: carts.CartView, error: str | None) -> dict:
+    return dict(view=view, estate=g.estate, error=error, problem_message=problem_message,
+                entered_codes=entered_codes(), code_messages=CODE_MESSAGES,
+                public_codes=promotion_store.public_codes(db.session, utcnow()))
 
 
 def _quantity_from_form() -> int | None:
@@ -114,6 +139,35 @@ def add(wine_id: int):  # type: ignore[no-untyped-def]
         flash(_("%(n)s × « %(name)s » ajouté au panier.", n=quantity, name=wine.name), "success")
     return redirect(request.form.get("back") if (request.form.get("back") or "").startswith(f"/{g.estate.slug}/")
                     else url_for("shop.page"))
+
+
+CODE_MESSAGES = {
+    "unknown": lambda code: _("Le code %(code)s n'existe pas. Vérifiez l'orthographe.", code=code),
+    "expired": lambda code: _("Le code %(code)s n'est pas valable aujourd'hui.", code=code),
+    "conditions": lambda code: _("Le code %(code)s est enregistré, mais votre panier ne remplit pas encore ses conditions.", code=code),
+    "used_up": lambda code: _("Le code %(code)s n'est plus utilisable.", code=code),
+    "not_cumulative": lambda code: _("Le code %(code)s ne se cumule pas avec la promotion en cours.", code=code),
+}
+
+
+@bp.post("/panier/code")
+def promo_code():  # type: ignore[no-untyped-def]
+    """"J'ai un code promo": an unknown code is refused at once; a known one is kept
+    in the session and the cart says whether it applies yet."""
+    code = promotion_store.normalise_code(request.form.get("code"))[:40]
+    error = None
+    if request.form.get("remove"):
+        forget_code(promotion_store.normalise_code(request.form.get("remove")))
+    elif not code:
+        error = _("Saisissez un code promo.")
+    elif promotion_store.find_by_code(db.session, code) is None:
+        error = CODE_MESSAGES["unknown"](code)
+    elif code not in entered_codes():
+        _set_codes(entered_codes() + [code])
+    view = current_view()
+    if error is None and code and view.promotions is not None and code in view.promotions.refused_codes:
+        error = CODE_MESSAGES[view.promotions.refused_codes[code]](code)
+    return _respond_cart(view, error, 422 if error and code not in entered_codes() else 200)
 
 
 @bp.post("/panier/<int:wine_id>")

@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
-from services import accounts, delivery, mail, orders, payment_flow
+from services import accounts, delivery, mail, orders, payment_flow, promotion_store
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
 from shop import bp
-from shop.cart import cart_token, current_view, problem_message
+from shop.cart import cart_token, current_view, forget_code, problem_message
 from shop.checkout_forms import CheckoutForm
 from shop.payments import provider
 
@@ -52,7 +52,9 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
     country = form.shipping_country.data if form.ship_elsewhere.data else form.country.data
     postcode = form.shipping_postcode.data if form.ship_elsewhere.data else form.postcode.data
     try:
-        quote, _zone = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "")
+        mode = PaymentMode(form.payment_mode.data) if form.payment_mode.data in {m.value for m in PaymentMode} else None
+        quote, _zone, _view = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "",
+                                               mode, utcnow())
     except delivery.DeliveryUnavailable:
         return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
     return quote, None
@@ -170,6 +172,12 @@ def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-u
     except orders.PaymentModeRefused:
         db.session.rollback()
         return _render(form, view, options, 422, _("Ce mode de paiement n'est pas proposé avec cette livraison."))
+    except promotion_store.CodeExhausted as exc:
+        db.session.rollback()
+        forget_code(exc.code)
+        return _render(form, current_view(), options, 409,
+                       _("Le code %(code)s vient d'atteindre sa limite d'utilisation : il a été retiré. "
+                         "Vérifiez le nouveau total.", code=exc.code))
     if not current_user.is_authenticated:
         login_user(user)
         carts.claim(db.session, cart_token(), user.id)

@@ -70,3 +70,13 @@ def test_every_line_and_the_totals_add_up(items, ttc, shipping):
     assert quote.total_ht_cents + quote.total_vat_cents == quote.total_ttc_cents
     assert quote.total_ttc_cents >= 0
     assert sum(vat for _, _, vat in quote.vat_breakdown()) == quote.total_vat_cents
+
+
+def test_an_ht_cart_discounted_away_never_totals_below_zero():
+    """6 cents HT less two 3-cent discounts: per-line VAT rounding would give -1 cent TTC."""
+    from services.promotions import Adjustment
+
+    quote = price([Item(1, "x", 1, 6, 2000)], prices_include_vat=False,
+                  adjustments=[Adjustment("a", -3, 2000), Adjustment("b", -3, 2000)])
+    assert quote.total_ht_cents == 0 and quote.total_ttc_cents == 0
+    assert all(line.ht_cents + line.vat_cents == line.ttc_cents for line in quote.lines)

@@ -1,0 +1,155 @@
+"""Promotions in the database: saving them, turning them into the engine's values,
+and redeeming codes when an order is placed.
+
+Code usage moves only by a guarded UPDATE (``uses_count < max_uses``) inside the
+order's transaction; the per-customer count is read after that UPDATE has locked
+the promotion row (PostgreSQL) or while the transaction holds the write lock
+(SQLite), so two checkouts can never both take the last use.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from models import CustomerKind, EstateCustomer, Promotion, PromotionUse, Wine
+from services import promotions as engine
+
+
+class CodeTaken(Exception):
+    """Another promotion of the estate already has this code."""
+
+
+class CodeExhausted(Exception):
+    """The code's uses ran out (in total or for this customer) since the cart was priced."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def normalise_code(code: str | None) -> str:
+    return (code or "").strip().upper()
+
+
+def list_all(session: Session) -> list[Promotion]:
+    return list(session.scalars(select(Promotion).order_by(Promotion.is_active.desc(), Promotion.priority.desc(),
+                                                           Promotion.id)))
+
+
+def save(session: Session, estate_id: int, promotion: Promotion | None, values: dict) -> Promotion:
+    """Create or update from plain values (wine and customer ids for the lists).
+
+    :raise CodeTaken:
+    """
+    code = normalise_code(values.get("code")) or None
+    if code is not None:
+        clash = session.scalars(select(Promotion.id).where(Promotion.code == code)).first()
+        if clash is not None and (promotion is None or clash != promotion.id):
+            raise CodeTaken(code)
+    if promotion is None:
+        promotion = Promotion(estate_id=estate_id, name="", benefit="percent_off")
+        session.add(promotion)
+    ids = {key: values.pop(key, []) for key in ("target_wine_ids", "gift_wine_ids", "customer_ids")}
+    for key, value in values.items():
+        setattr(promotion, key, value)
+    promotion.code = code
+    promotion.target_wines = _rows(session, Wine, ids["target_wine_ids"])
+    promotion.gift_wines = _rows(session, Wine, ids["gift_wine_ids"])
+    promotion.customers = _rows(session, EstateCustomer, ids["customer_ids"])
+    promotion.restricted_to_customers = bool(promotion.customers)
+    session.flush()
+    return promotion
+
+
+def _rows(session: Session, model: type, ids: list[int]) -> list:
+    if not ids:
+        return []
+    return list(session.scalars(select(model).where(model.id.in_(ids))))  # type: ignore[attr-defined]
+
+
+def find_by_code(session: Session, code: str) -> Promotion | None:
+    code = normalise_code(code)
+    if not code:
+        return None
+    return session.scalars(select(Promotion).where(Promotion.code == code, Promotion.is_active.is_(True))).first()
+
+
+def for_engine(session: Session, customer: EstateCustomer | None, price_list_basis_vat: bool,
+               price_for: dict[int, tuple[int, int]]) -> list[engine.Promotion]:
+    """The estate's active promotions as the engine's values.
+
+    :param price_for: wine id → (unit price in the cart's basis, VAT rate), for gifts.
+    """
+    rows = session.scalars(
+        select(Promotion).where(Promotion.is_active.is_(True))
+        .options(selectinload(Promotion.target_wines), selectinload(Promotion.gift_wines),
+                 selectinload(Promotion.customers))
+    ).all()
+    uses_by_customer: dict[int, int] = {}
+    if customer is not None and customer.id is not None:
+        uses_by_customer = dict(session.execute(
+            select(PromotionUse.promotion_id, func.count()).where(PromotionUse.customer_id == customer.id)
+            .group_by(PromotionUse.promotion_id)).all())
+    result = []
+    for row in rows:
+        usable = row.max_uses is None or row.uses_count < row.max_uses
+        if row.max_uses_per_customer is not None:
+            usable = usable and uses_by_customer.get(row.id, 0) < row.max_uses_per_customer
+        if row.restricted_to_customers:
+            usable = usable and customer is not None and customer in row.customers
+        # a gift that is not on the visitor's list (a corkscrew, a wine kept for pros) is worth 0
+        gifts = tuple(engine.GiftOption(w.id, w.name + (f" {w.vintage}" if w.vintage else ""),
+                                        *price_for.get(w.id, (0, 2000)))
+                      for w in row.gift_wines)
+        result.append(engine.Promotion(
+            id=row.id, name=row.name, benefit=engine.Benefit(row.benefit), percent_bp=row.percent_bp,
+            amount_cents=row.amount_cents, nth=row.nth, fixed_price_cents=row.fixed_price_cents,
+            gift_options=gifts, gift_quantity=row.gift_quantity,
+            target_wine_ids=frozenset(w.id for w in row.target_wines) or None,
+            target_colours=frozenset(c for c in row.target_colours.split(",") if c) or None,
+            min_bottles=row.min_bottles, min_amount_cents=row.min_amount_cents, starts_at=row.starts_at,
+            ends_at=row.ends_at, france_only=row.france_only,
+            customer_kind=row.customer_kind.value if row.customer_kind else None, pickup_only=row.pickup_only,
+            cumulative=row.cumulative, priority=row.priority, code=row.code, code_usable=usable))
+    return result
+
+
+def public_codes(session: Session, now: datetime) -> list[Promotion]:
+    """Permanent public codes shown to every visitor (seed 000: "#LAVERNETTE -10 %")."""
+    return list(session.scalars(select(Promotion).where(
+        Promotion.is_active.is_(True), Promotion.is_public.is_(True), Promotion.code.is_not(None),
+        or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
+        or_(Promotion.starts_at.is_(None), Promotion.starts_at <= now))))
+
+
+def redeem(session: Session, promotion_ids: list[int], order_id: int, customer_id: int) -> None:
+    """Record the codes an order used, atomically. :raise CodeExhausted: nothing is recorded
+    (the caller rolls back the whole order)."""
+    for promotion_id in sorted(promotion_ids):
+        promotion = session.get(Promotion, promotion_id)
+        if promotion is None or promotion.code is None:
+            continue
+        taken = session.execute(
+            update(Promotion)
+            .where(Promotion.id == promotion_id,
+                   or_(Promotion.max_uses.is_(None), Promotion.uses_count < Promotion.max_uses))
+            .values(uses_count=Promotion.uses_count + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise CodeExhausted(promotion.code)
+        if promotion.max_uses_per_customer is not None:
+            used = session.scalar(select(func.count()).select_from(PromotionUse).where(
+                PromotionUse.promotion_id == promotion_id, PromotionUse.customer_id == customer_id)) or 0
+            if used >= promotion.max_uses_per_customer:
+                raise CodeExhausted(promotion.code)
+        session.add(PromotionUse(estate_id=promotion.estate_id, promotion_id=promotion_id, order_id=order_id,
+                                 customer_id=customer_id))
+    session.flush()
+
+
+def customer_kind_value(kind: CustomerKind | None) -> str:
+    return kind.value if kind else CustomerKind.PARTICULIER.value
