@@ -24,6 +24,7 @@ from models import (
     User,
     VatRate,
     Wine,
+    Promotion,
     ShippingRate,
     ShippingZone,
 )
@@ -656,6 +657,19 @@ SHIPPING_GRID = (
 )
 
 
+#: code promotions only, so that demo prices stay as listed until a code is typed
+DEMO_PROMOTIONS: dict[str, tuple[dict[str, Any], ...]] = {
+    VERNETTE_SLUG: (
+        {"name": "Code fidélité permanent", "benefit": "percent_off", "percent_bp": 1000, "code": "#LAVERNETTE",
+         "is_public": True},
+    ),
+    ROZEL_SLUG: (
+        {"name": "Enlèvement au caveau", "benefit": "amount_off_each", "amount_cents": 100, "code": "CAVEAU",
+         "pickup_only": True, "is_public": True},
+    ),
+}
+
+
 # --------------------------------------------------------------------------- seed
 
 
@@ -674,6 +688,7 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
             _add_wines(session, estate, wine_vat, lists[slug])
             session.add_all(ShippingRate(estate_id=estate.id, zone=zone, min_bottles=n, price_cents=cents)
                             for zone, n, cents in SHIPPING_GRID)
+            session.add_all(Promotion(estate_id=estate.id, **spec) for spec in DEMO_PROMOTIONS[slug])
 
         users = {spec["key"]: _add_user(session, spec) for spec in USERS}
         for spec in USERS:

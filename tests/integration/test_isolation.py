@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from models import Estate, EstateCustomer, Invoice, Order, Price, PriceList, Wine, db
+from models import Estate, EstateCustomer, Invoice, Order, Price, PriceList, Promotion, Wine, db
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -21,6 +21,7 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
     """One object of the estate for every id argument a URL rule may take."""
     return {
         "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
+        "promotion_id": session.scalars(select(Promotion.id).where(Promotion.estate_id == estate_id)).first(),
         "invoice_id": session.scalars(select(Invoice.id).where(Invoice.estate_id == estate_id)).first(),
         "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
         "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
@@ -35,6 +36,7 @@ def _snapshot(session, estate_id: int):  # type: ignore[no-untyped-def]
     prices = session.execute(select(Price.id, Price.amount_cents, Price.promo_active)
                              .where(Price.estate_id == estate_id).order_by(Price.id)).all()
     lists = session.execute(select(PriceList.id, PriceList.name).where(PriceList.estate_id == estate_id)).all()
+    lists += session.execute(select(Promotion.id, Promotion.name).where(Promotion.estate_id == estate_id)).all()
     estate = session.execute(select(Estate.name, Estate.minimum_order_cents).where(Estate.id == estate_id)).one()
     order_rows = session.execute(select(Order.id, Order.status, Order.invoiced_at).where(Order.estate_id == estate_id)).all()
     invoices = session.execute(select(Invoice.id, Invoice.number).where(Invoice.estate_id == estate_id)).all()
@@ -94,7 +96,7 @@ def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, clie
     endpoints = {endpoint for _, endpoint in checked}
     assert {"admin.wine_row_edit", "admin.wine_edit", "admin.price_list_edit", "admin.settings",
             "admin.wines", "shop.wine", "admin.order_page", "admin.order_status", "admin.order_document",
-            "admin.invoice_document", "shop.order", "shop.payment_return"} <= endpoints
+            "admin.invoice_document", "shop.order", "shop.payment_return", "admin.promotion_edit"} <= endpoints
     with session_for(app) as session:
         assert _snapshot(session, estate_ids[OTHER]) == before
 
