@@ -56,11 +56,17 @@ def forget_code(code: str) -> None:
     _set_codes([c for c in entered_codes() if c != code])
 
 
+def gift_choices() -> tuple[tuple[int, int], ...]:
+    chosen = session.get("gift_choices", {}).get(str(g.estate.id), {})
+    return tuple((int(promotion_id), int(wine_id)) for promotion_id, wine_id in chosen.items())
+
+
 def visitor_pricing() -> carts.Pricing:
     user = current_user if current_user.is_authenticated else None
     customer = orders.find_customer(db.session, user) if user is not None else None
     kind = "professionnel" if user is not None and user.is_verified_pro else "particulier"
-    return carts.Pricing(now=utcnow(), customer_kind=kind, customer=customer, codes=frozenset(entered_codes()))
+    return carts.Pricing(now=utcnow(), customer_kind=kind, customer=customer, codes=frozenset(entered_codes()),
+                         gift_choices=gift_choices())
 
 
 def current_view() -> carts.CartView:
@@ -100,9 +106,11 @@ def cart():  # type: ignore[no-untyped-def]
 
 
 def _cart_context(view: carts.CartView, error: str | None) -> dict:
+    pending = set(view.promotions.pending_gift_choice) if view.promotions else set()
     return dict(view=view, estate=g.estate, error=error, problem_message=problem_message,
                 entered_codes=entered_codes(), code_messages=CODE_MESSAGES,
-                public_codes=promotion_store.public_codes(db.session, utcnow()))
+                public_codes=promotion_store.public_codes(db.session, utcnow()),
+                gift_offers=[p for p in view.available if p.id in pending])
 
 
 def _quantity_from_form() -> int | None:
@@ -168,6 +176,22 @@ def promo_code():  # type: ignore[no-untyped-def]
     if error is None and code and view.promotions is not None and code in view.promotions.refused_codes:
         error = CODE_MESSAGES[view.promotions.refused_codes[code]](code)
     return _respond_cart(view, error, 422 if error and code not in entered_codes() else 200)
+
+
+@bp.post("/panier/cadeau")
+def choose_gift():  # type: ignore[no-untyped-def]
+    """A gift "au choix dans une liste": the customer picks it under the cart."""
+    promotion_id, wine_id = request.form.get("promotion", ""), request.form.get("wine", "")
+    error = None
+    if not (promotion_id.isdigit() and wine_id.isdigit() and len(promotion_id) < 10 and len(wine_id) < 10):
+        error = _("Choisissez un cadeau dans la liste.")
+    else:
+        all_choices = dict(session.get("gift_choices", {}))
+        mine = dict(all_choices.get(str(g.estate.id), {}))
+        mine[promotion_id] = int(wine_id)
+        all_choices[str(g.estate.id)] = mine
+        session["gift_choices"] = all_choices
+    return _respond_cart(current_view(), error, 422 if error else 200)
 
 
 @bp.post("/panier/<int:wine_id>")

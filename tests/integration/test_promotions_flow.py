@@ -267,3 +267,27 @@ def test_a_gift_is_added_and_leaves_the_shelf(app, client):
         gift_line = next(line for line in order.lines if line.kind == "gift")
         cancelling = [line for line in order.lines if line.kind == "discount" and line.promotion_id == gift_line.promotion_id]
         assert gift_line.ttc_cents > 0 and gift_line.ttc_cents + sum(line.ttc_cents for line in cancelling) == 0
+
+
+def test_a_gift_chosen_from_a_list(app, client):
+    bought_id, _, _ = first_orderable_wine(app, SLUG)
+    with session_for(app) as session:
+        estate = session.scalars(select(Estate).where(Estate.slug == SLUG)).one()
+        options = session.scalars(select(Wine).where(Wine.estate_id == estate.id, Wine.id != bought_id,
+                                                     Wine.is_available.is_(True)).order_by(Wine.id).limit(2)).all()
+        option_ids = [w.id for w in options]
+        names = [w.name for w in options]
+        promotion = Promotion(estate_id=estate.id, name="Cadeau au choix", benefit="gift", gift_quantity=1)
+        promotion.gift_wines = list(options)
+        session.add(promotion)
+        session.commit()
+        promotion_id = promotion.id
+    _cart(app, client)
+    page = text_of(client.get(f"/{SLUG}/panier"))
+    assert "Cadeau au choix" in page and "choisissez votre cadeau" in page and all(name in page for name in names)
+    response = client.post(f"/{SLUG}/panier/cadeau", data={"promotion": str(promotion_id), "wine": str(option_ids[1])},
+                           headers=HX)
+    body = text_of(response)
+    assert "choisissez votre cadeau" not in body and f"Offert : {names[1]}" in body
+    bad = client.post(f"/{SLUG}/panier/cadeau", data={"promotion": "x", "wine": ""}, headers=HX)
+    assert bad.status_code == 422 and "Choisissez un cadeau dans la liste." in text_of(bad)
