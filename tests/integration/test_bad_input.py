@@ -16,17 +16,27 @@ NASTY = ["", " ", "-1", "0", "1e309", "99999999999999999999", "abc", "12,345,6",
 
 def _urls(app, slug: str) -> list[tuple[str, str]]:
     """(method, url) for every form-handling route of the back office, account and shop."""
+    from models import Order, Promotion
+    from tests.conftest import checkout_form, first_orderable_wine, visitor
+
+    wine_id, _, _ = first_orderable_wine(app, slug)
+    buyer = visitor(app)
+    buyer.post(f"/{slug}/panier/ajouter/{wine_id}", data={"quantity": "6"})
+    assert buyer.post(f"/{slug}/commande", data=checkout_form(token="bad-input", email="bad@input.example")).status_code == 302
     with session_for(app) as session:
         estate_id = session.scalars(select(Estate.id).where(Estate.slug == slug)).one()
         ids = {"wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
-               "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first()}
+               "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
+               "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
+               "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
+               "promotion_id": session.scalars(select(Promotion.id).where(Promotion.estate_id == estate_id)).first()}
     adapter = app.url_map.bind("localhost")
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "account.logout") or "POST" not in rule.methods:
             continue
-        if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token"}:
-            continue
+        if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token", "order_id", "number", "promotion_id"}:
+            raise AssertionError(f"teach this test the arguments of {rule}")
         values = {"estate_slug": slug, "token": "x", **ids}
         urls.append(("POST", adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})))
     return urls
@@ -44,7 +54,7 @@ def test_nasty_values_in_every_form_never_cause_a_server_error(app, client, valu
                                headers={"HX-Request": "true"})
         assert response.status_code < 500, f"{url} with {value[:20]!r}: {response.status_code}"
         checked += 1
-    assert checked >= 8
+    assert checked >= 20
 
 
 def test_invalid_numbers_are_explained_in_french(app, client):
