@@ -105,3 +105,22 @@ def _fill(form: PromotionForm, p: Promotion) -> None:
     form.customers.data = [c.id for c in p.customers]
     form.max_uses.data, form.max_uses_per_customer.data = p.max_uses, p.max_uses_per_customer
     form.is_active.data = p.is_active
+
+
+@bp.post("/promotions/<int:promotion_id>/envoyer")
+def promotion_send(promotion_id: int):  # type: ignore[no-untyped-def]
+    """Email the code to the customers it is reserved to."""
+    from flask import current_app
+
+    from services import mail
+
+    promotion = get_or_404(Promotion, promotion_id)
+    shop_url = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("shop.cart", estate_slug=g.estate.slug)
+    count = promotion_store.send_code(db.session, g.estate, promotion, shop_url)
+    db.session.commit()
+    mail.deliver_now()
+    if count:
+        flash(_("Code envoyé par email à %(n)s client(s).", n=count), "success")
+    else:
+        flash(_("Choisissez d'abord les clients à qui réserver ce code."), "error")
+    return redirect(url_for("admin.promotion_edit", promotion_id=promotion_id))

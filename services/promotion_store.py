@@ -153,3 +153,18 @@ def redeem(session: Session, promotion_ids: list[int], order_id: int, customer_i
 
 def customer_kind_value(kind: CustomerKind | None) -> str:
     return kind.value if kind else CustomerKind.PARTICULIER.value
+
+
+def send_code(session: Session, estate, promotion: Promotion, shop_url: str) -> int:  # type: ignore[no-untyped-def]
+    """Queue the code to each chosen customer (outbox); returns how many emails."""
+    from datetime import timedelta
+
+    from services import mail
+
+    if promotion.code is None or not promotion.customers:
+        return 0
+    for customer in promotion.customers:
+        mail.queue_template(session, "promo_code", recipient=customer.email, estate_id=promotion.estate_id,
+                            subject=f"{estate.name} - Votre code promo {promotion.code}", customer=customer,
+                            estate=estate, promotion=promotion, shop_url=shop_url, one_day=timedelta(days=1))
+    return len(promotion.customers)

@@ -291,3 +291,27 @@ def test_a_gift_chosen_from_a_list(app, client):
     assert "choisissez votre cadeau" not in body and f"Offert : {names[1]}" in body
     bad = client.post(f"/{SLUG}/panier/cadeau", data={"promotion": "x", "wine": ""}, headers=HX)
     assert bad.status_code == 422 and "Choisissez un cadeau dans la liste." in text_of(bad)
+
+
+def test_a_reserved_code_is_emailed_to_the_chosen_customers(db_file, smtp):
+    from tests.conftest import make_app
+
+    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+    promotion_id = _promotion(app, name="Merci", percent_bp=1000, code="MERCI",
+                              ends_at=utcnow().replace(hour=12) + timedelta(days=10))
+    with session_for(app) as session:
+        promotion = session.get(Promotion, promotion_id)
+        customers = session.scalars(select(EstateCustomer).where(EstateCustomer.estate_id == promotion.estate_id)
+                                    .order_by(EstateCustomer.id).limit(2)).all()
+        emails = sorted(c.email for c in customers)
+        promotion.customers = list(customers)
+        promotion.restricted_to_customers = True
+        session.commit()
+    staff = visitor(app)
+    login(staff, "vigneron@vernette.example")
+    assert "Envoyer le code par email aux 2 clients choisis" in text_of(staff.get(f"/gestion/{SLUG}/promotions/{promotion_id}"))
+    response = staff.post(f"/gestion/{SLUG}/promotions/{promotion_id}/envoyer", follow_redirects=True)
+    assert "Code envoyé par email à 2 client(s)." in text_of(response)
+    messages = smtp.mailbox.wait_for(2)
+    assert sorted(m["To"] for m in messages) == emails
+    assert all("MERCI" in m.as_string() for m in messages)
