@@ -236,6 +236,9 @@ class Estate(db.Model):
     allows_hand_delivery: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     pickup_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
     notification_email: Mapped[str] = mapped_column(String(254), default="", server_default="")  #: order copies
+    loyalty_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    loyalty_particulier_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: avoir %
+    loyalty_pro_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -449,6 +452,8 @@ class EstateCustomer(EstateOwned, db.Model):
     shipping_postcode: Mapped[str] = mapped_column(String(10), default="", server_default="")
     shipping_city: Mapped[str] = mapped_column(String(100), default="", server_default="")
     shipping_country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
+    #: the sum of the loyalty ledger, kept by guarded UPDATEs (services.loyalty)
+    loyalty_balance_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -457,6 +462,7 @@ class EstateCustomer(EstateOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("estate_id", "email"),
         CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_range"),
+        CheckConstraint("loyalty_balance_cents >= 0", name="loyalty_non_negative"),
     )
 
 
@@ -743,3 +749,18 @@ class PromotionUse(EstateOwned, db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoyaltyEntry(EstateOwned, db.Model):
+    """One movement of a customer's avoir fidélité; the balance is their sum."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)  #: + credit, - debit
+    kind: Mapped[str] = mapped_column(String(10))  #: earned, spent, manual, reversal
+    reason: Mapped[str] = mapped_column(String(255))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount_cents <> 0", name="amount_not_zero"),)

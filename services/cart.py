@@ -58,6 +58,7 @@ class Pricing:
     delivery_kind: str | None = None
     cash_discount_bp: int = 0  #: the escompte, when the payment is "comptant"
     gift_choices: tuple[tuple[int, int], ...] = ()
+    loyalty_cents: int = 0  #: avoir fidélité the customer wants to use (capped by balance and total)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class CartView:
     pricing: Pricing | None = None
     promotions: promotion_engine.Result | None = None
     available: list[promotion_engine.Promotion] = field(default_factory=list)
+    loyalty_used_cents: int = 0
 
     @property
     def bottles(self) -> int:
@@ -221,12 +223,37 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
         cash_discount_bp=pricing.cash_discount_bp)
     promos = promotion_store.for_engine(session, pricing.customer, include_vat, _gift_prices(session, view.price_list))
     result = promotion_engine.apply(promos, lines, context)
+    loyalty = _loyalty_adjustments(lines, result, pricing)
     items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
     quote = quoting.price(items, prices_include_vat=include_vat, shipping_ttc_cents=shipping_ttc_cents,
-                          shipping_label=shipping_label, adjustments=result.adjustments, gifts=result.gifts,
-                          free_shipping=result.free_shipping, free_shipping_label=free_shipping_label)
+                          shipping_label=shipping_label, adjustments=[*result.adjustments, *loyalty],
+                          gifts=result.gifts, free_shipping=result.free_shipping,
+                          free_shipping_label=free_shipping_label)
     return replace(view, quote=quote, pricing=pricing, promotions=result,
-                   available=promotion_engine.available(promos, lines, context))
+                   available=promotion_engine.available(promos, lines, context),
+                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty))
+
+
+LOYALTY_REASON = "Avoir fidélité utilisé"
+
+
+def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: Pricing) -> list:
+    """The avoir fidélité used, at most the balance and what is left to pay for the wines,
+    split across VAT rates like any order-level reduction."""
+    balance = pricing.customer.loyalty_balance_cents if pricing.customer is not None else 0
+    wanted = min(max(pricing.loyalty_cents, 0), balance)
+    if wanted <= 0:
+        return []
+    left: dict[int, int] = {}
+    for line in lines:
+        left[line.vat_rate_bp] = left.get(line.vat_rate_bp, 0) + line.unit_cents * line.quantity
+    for gift in result.gifts:
+        left[gift.vat_rate_bp] = left.get(gift.vat_rate_bp, 0) + gift.unit_cents * gift.quantity
+    for adjustment in result.adjustments:
+        left[adjustment.vat_rate_bp] = left.get(adjustment.vat_rate_bp, 0) + adjustment.amount_cents
+    used = min(wanted, sum(max(v, 0) for v in left.values()))
+    parts = promotion_engine.split_pro_rata(used, {rate: max(v, 0) for rate, v in left.items()})
+    return [promotion_engine.Adjustment(LOYALTY_REASON, -part, rate) for rate, part in sorted(parts.items())]
 
 
 def _gift_prices(session: Session, price_list: PriceList | None) -> dict[int, tuple[int, int]]:

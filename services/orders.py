@@ -38,7 +38,7 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, mail, promotion_store
+from services import delivery, invoicing, loyalty, mail, promotion_store
 from services import quote as quoting
 from services.sequences import take_next
 
@@ -122,6 +122,7 @@ class CheckoutData:
     payment_mode: PaymentMode
     delivery_key: str
     ship_to_billing: bool = True
+    loyalty_cents: int = 0
     shipping_name: str = ""
     shipping_street: str = ""
     shipping_postcode: str = ""
@@ -152,7 +153,7 @@ CASH_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)  #: "paiement comptant": t
 
 def quote_for(session: Session, estate: Estate, view: carts.CartView, option: delivery.DeliveryOption,
               country: str, postcode: str, payment_mode: PaymentMode | None = None,
-              now: datetime | None = None) -> tuple[quoting.Quote, object, carts.CartView]:
+              now: datetime | None = None, loyalty_cents: int = 0) -> tuple[quoting.Quote, object, carts.CartView]:
     """The cart priced with its delivery, destination and payment mode, promotions
     included; returns (quote, shipping zone or None, the repriced view).
 
@@ -168,7 +169,8 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
     base = view.pricing or carts.Pricing(now=now or datetime.now().astimezone())
     escompte = view.price_list.cash_discount_bp if (
         view.price_list is not None and payment_mode in CASH_MODES and base.customer_kind == "professionnel") else 0
-    pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte)
+    pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte,
+                      loyalty_cents=loyalty_cents)
     priced = carts.reprice(session, view, pricing, shipping_ttc_cents=shipping, shipping_label=str(_l("Frais de port")),
                            free_shipping_label=str(_l("Frais de port offerts")))
     return priced.quote, zone, priced
@@ -185,6 +187,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     :raise PaymentModeRefused: the estate does not take that payment mode.
     :raise OutOfStock: a concurrent order took the last bottles (nothing is changed).
     :raise promotion_store.CodeExhausted: a concurrent order took the code's last use.
+    :raise loyalty.InsufficientBalance: a concurrent order spent the loyalty balance.
     """
     existing = find_by_checkout_token(session, checkout_token)
     if existing is not None:
@@ -200,7 +203,8 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise PaymentModeRefused(data.payment_mode.value)
     ship_country = data.country if data.ship_to_billing else data.shipping_country
     ship_postcode = data.postcode if data.ship_to_billing else data.shipping_postcode
-    quote, zone, priced = quote_for(session, estate, view, option, ship_country, ship_postcode, data.payment_mode, now)
+    quote, zone, priced = quote_for(session, estate, view, option, ship_country, ship_postcode, data.payment_mode, now,
+                                    data.loyalty_cents)
 
     wanted: dict[int, list] = {}
     for row in view.rows:
@@ -260,6 +264,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     session.flush()
     applied = list(priced.promotions.applied) if priced.promotions else []
     promotion_store.redeem(session, applied, order.id, customer.id)  # only coded ones count uses
+    loyalty.spend(session, order, customer, priced.loyalty_used_cents)
     if view.cart is not None:
         carts.empty(session, view.cart)
     session.flush()
@@ -330,7 +335,10 @@ def _context(estate: Estate, order: Order, public_url: str) -> dict:
 
 
 def _queue_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
+    customer = session.get(EstateCustomer, order.customer_id)
     context = _context(estate, order, public_url)
+    context.update(loyalty_credit=loyalty.expected_credit(estate, order, customer),
+                   loyalty_balance=customer.loyalty_balance_cents)
     mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
                         subject=f"{estate.name} - Confirmation de commande {order.number}",
                         attachments=[f"order_form:{order.id}"], **context)
@@ -370,6 +378,7 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
     context = _context(estate, order, public_url)
     if to is S.PAID:
         order.paid_at = now
+        loyalty.earn(session, estate, order)
     elif to is S.SHIPPED:
         order.shipped_at = now
         order.tracking_number = tracking_number.strip()[:80]
@@ -384,6 +393,7 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
     elif to is S.CANCELLED:
         order.cancelled_at = now
         _give_back_stock(session, order)
+        loyalty.reverse(session, order)
         invoice = invoicing.current_invoice(session, order)
         if invoice is not None and not invoice.external:
             invoicing.issue_credit_note(session, estate, order, invoice, now)

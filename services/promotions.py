@@ -420,3 +420,7 @@ def _line_reason(promotion: Promotion, line: Line) -> str:
     if promotion.benefit is Benefit.NTH_FREE:
         return f"{_ordinal(promotion.nth)} bouteille offerte — {line.label} ({source})"
     return f"Prix spécial {_euros(promotion.fixed_price_cents)} — {line.label} ({source})"
+
+
+#: public name for callers that split an order-level amount the same way (loyalty credit)
+split_pro_rata = _split_pro_rata

@@ -73,7 +73,7 @@ class Quote:
     @property
     def shipping_ttc_cents(self) -> int:
         """Shipping as charged: the grid's price less a "frais de port offerts" line."""
-        return sum(line.ttc_cents for line in self.lines if line.is_shipping or line.promotion_id == FREE_SHIPPING)
+        return sum(line.ttc_cents for line in self.lines if line.kind == "shipping")
 
     @property
     def total_ht_cents(self) -> int:
@@ -120,7 +120,7 @@ def price(items: list[Item], *, prices_include_vat: bool, shipping_ttc_cents: in
                           split.ht_cents, split.vat_cents, split.ttc_cents, is_shipping=True, kind="shipping"))
         if free_shipping:
             lines.append(Line(None, free_shipping_label, 1, -unit, SHIPPING_VAT_BP, -split.ht_cents,
-                              -split.vat_cents, -split.ttc_cents, kind="discount", promotion_id=FREE_SHIPPING))
+                              -split.vat_cents, -split.ttc_cents, kind="shipping", promotion_id=FREE_SHIPPING))
     _no_negative_total(lines)
     return Quote(prices_include_vat=prices_include_vat, lines=lines)
 
@@ -130,7 +130,7 @@ def _no_negative_total(lines: list[Line]) -> None:
     those roundings can leave a TTC total of -1 or -2 cents. The last discount line's
     VAT absorbs it (its HT is unchanged), so a total is never negative."""
     total = sum(line.ttc_cents for line in lines)
-    discounts = [i for i, line in enumerate(lines) if line.kind == "discount"]
+    discounts = [i for i, line in enumerate(lines) if line.kind == "discount" or line.ttc_cents < 0]
     if total >= 0 or not discounts:
         return
     i = discounts[-1]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
-from services import accounts, delivery, mail, orders, payment_flow, promotion_store
+from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
@@ -54,7 +54,7 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
     try:
         mode = PaymentMode(form.payment_mode.data) if form.payment_mode.data in {m.value for m in PaymentMode} else None
         quote, _zone, _view = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "",
-                                               mode, utcnow())
+                                               mode, utcnow(), form.loyalty.cents or 0)
     except delivery.DeliveryUnavailable:
         return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
     return quote, None
@@ -63,7 +63,8 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
 def _render(form: CheckoutForm, view: carts.CartView, options, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
     quote, shipping_error = _summary(view, form, options)
     country = form.shipping_country.data if form.ship_elsewhere.data else form.country.data
-    context = dict(form=form, view=view, estate=g.estate, quote=quote, shipping_error=shipping_error,
+    balance = view.pricing.customer.loyalty_balance_cents if view.pricing and view.pricing.customer else 0
+    context = dict(form=form, view=view, estate=g.estate, quote=quote, shipping_error=shipping_error, balance=balance,
                    conditions=_conditions(country or "FR"), error=error, options=options)
     if request.htmx and request.htmx.target == "checkout-summary":
         return render_block("shop/checkout.html", "summary", **context)
@@ -140,7 +141,7 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         shipping_name=(form.shipping_name.data or "").strip(), shipping_street=(form.shipping_street.data or "").strip(),
         shipping_postcode=(form.shipping_postcode.data or "").strip(),
         shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
-        note=(form.note.data or "").strip())
+        note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0)
 
 
 def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-untyped-def]
@@ -172,6 +173,10 @@ def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-u
     except orders.PaymentModeRefused:
         db.session.rollback()
         return _render(form, view, options, 422, _("Ce mode de paiement n'est pas proposé avec cette livraison."))
+    except loyalty.InsufficientBalance:
+        db.session.rollback()
+        return _render(form, current_view(), options, 409,
+                       _("Votre solde d'avoir fidélité a changé entre-temps : vérifiez le montant utilisé."))
     except promotion_store.CodeExhausted as exc:
         db.session.rollback()
         forget_code(exc.code)

@@ -10,6 +10,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from admin.forms import EurosField
 from services.accounts import MIN_PASSWORD_LENGTH
 from services.delivery import COUNTRIES
 
@@ -48,6 +49,7 @@ class CheckoutForm(FlaskForm):
     shipping_city = StringField(_l("Commune"), validators=[Optional(), Length(max=100)])
     shipping_country = SelectField(_l("Pays de livraison"), choices=_countries, default="FR")
     payment_mode = RadioField(_l("Paiement"), validators=[DataRequired(_l("Choisissez un mode de paiement."))])
+    loyalty = EurosField(_l("Utiliser mon avoir fidélité (€)"))
     note = TextAreaField(_l("Un message pour le domaine (facultatif)"), validators=[Optional(), Length(max=2000)])
     accept_conditions = BooleanField(_l("J'ai lu et j'accepte les conditions générales de vente"),
                                      validators=[DataRequired(_l("Vous devez accepter les conditions de vente."))])

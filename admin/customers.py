@@ -1,0 +1,89 @@
+"""The estate's private customer file, with each customer's loyalty account."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from admin import bp
+from admin.access import get_or_404
+from admin.forms import _hundredths
+from models import EstateCustomer, Order, db
+from services import loyalty
+from services.pricing import parse_euros
+
+
+@bp.get("/clients")
+def customers():  # type: ignore[no-untyped-def]
+    query = (request.args.get("q") or "").strip()[:100]
+    statement = select(EstateCustomer).order_by(EstateCustomer.last_name, EstateCustomer.email)
+    if query:
+        like = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(EstateCustomer.email).like(like),
+                                        func.lower(EstateCustomer.last_name).like(like),
+                                        func.lower(EstateCustomer.first_name).like(like)))
+    rows = db.session.scalars(statement.limit(200)).all()
+    return render_template("admin/customers.html", customers=rows, q=query, errors={})
+
+
+@bp.post("/clients/fidelite")
+def loyalty_settings():  # type: ignore[no-untyped-def]
+    """The FIDÉLITÉ button (seed 000): on or off, one % for particuliers, one for pros."""
+    errors = {}
+    rates = {}
+    for name in ("loyalty_particulier", "loyalty_pro"):
+        try:
+            rates[name] = _hundredths(request.form.get(name), message="x") or 0
+        except Exception:  # noqa: BLE001 — any parse failure is the same French message
+            rates[name] = -1
+        if not 0 <= rates[name] <= 5000:
+            errors[name] = _("Un pourcentage entre 0 et 50 %, par exemple 5 ou 2,5.")
+    if errors:
+        rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
+        return render_template("admin/customers.html", customers=rows, q="", errors=errors), 422
+    g.estate.loyalty_enabled = bool(request.form.get("loyalty_enabled"))
+    g.estate.loyalty_particulier_bp, g.estate.loyalty_pro_bp = rates["loyalty_particulier"], rates["loyalty_pro"]
+    db.session.commit()
+    flash(_("Le programme de fidélité est enregistré."), "success")
+    return redirect(url_for("admin.customers"))
+
+
+@bp.get("/clients/<int:customer_id>")
+def customer_card(customer_id: int):  # type: ignore[no-untyped-def]
+    customer = get_or_404(EstateCustomer, customer_id)
+    return _card(customer)
+
+
+def _card(customer: EstateCustomer, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    customer_orders = db.session.scalars(select(Order).where(Order.customer_id == customer.id)
+                                         .order_by(Order.created_at.desc())).all()
+    return render_template("admin/customer.html", customer=customer, ledger=loyalty.ledger(db.session, customer),
+                           orders=customer_orders, error=error), status
+
+
+@bp.post("/clients/<int:customer_id>/fidelite")
+def customer_loyalty(customer_id: int):  # type: ignore[no-untyped-def]
+    """Credit (a breakage in transport) or debit (paid at the estate) by hand, with a reason."""
+    customer = get_or_404(EstateCustomer, customer_id)
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        amount = parse_euros(request.form.get("amount", ""))
+    except ValueError:
+        return _card(customer, _("Montant invalide : écrivez par exemple 12,50."), 422)
+    if amount <= 0 or not reason:
+        return _card(customer, _("Indiquez un montant positif et un motif."), 422)
+    signed = amount if request.form.get("direction") == "credit" else -amount
+    try:
+        loyalty.post(db.session, customer, signed, "manual", reason, actor_user_id=current_user.id)
+        db.session.commit()
+    except loyalty.InsufficientBalance:
+        db.session.rollback()
+        customer = get_or_404(EstateCustomer, customer_id)
+        from services.templating import euros
+
+        return _card(customer, _("Le débit dépasse le solde d'avoir fidélité (%(balance)s) : rien n'a été débité.",
+                                 balance=euros(customer.loyalty_balance_cents)), 422)
+    flash(_("Compte fidélité mis à jour."), "success")
+    return redirect(url_for("admin.customer_card", customer_id=customer_id))
