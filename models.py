@@ -764,3 +764,12 @@ class LoyaltyEntry(EstateOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("amount_cents <> 0", name="amount_not_zero"),)
+
+
+class CustomerImport(EstateOwned, db.Model):
+    """An uploaded CSV waiting for the vigneron's confirmation (nothing is written before)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

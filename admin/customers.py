@@ -87,3 +87,60 @@ def customer_loyalty(customer_id: int):  # type: ignore[no-untyped-def]
                                  balance=euros(customer.loyalty_balance_cents)), 422)
     flash(_("Compte fidélité mis à jour."), "success")
     return redirect(url_for("admin.customer_card", customer_id=customer_id))
+
+
+IMPORT_ERRORS = {
+    "encoding": lambda: _("Le fichier n'est ni en UTF-8 ni en Windows-1252 : enregistrez-le en CSV UTF-8."),
+    "empty": lambda: _("Le fichier est vide."),
+    "no_email_column": lambda: _("La première ligne doit nommer les colonnes, dont une colonne « email »."),
+    "too_many_rows": lambda: _("Le fichier dépasse 5 000 lignes : découpez-le."),
+}
+
+
+@bp.route("/clients/import", methods=["GET", "POST"])
+def customers_import():  # type: ignore[no-untyped-def]
+    """Upload a CSV: a preview with every problem; nothing is written until confirmed."""
+    from models import CustomerImport
+    from services import customer_file
+
+    if request.method == "GET":
+        return render_template("admin/customers_import.html", rows=None, pending=None, error=None)
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    try:
+        text = customer_file.decode(data)
+        rows = customer_file.parse(db.session, text)
+    except customer_file.UnreadableFile as exc:
+        return render_template("admin/customers_import.html", rows=None, pending=None,
+                               error=IMPORT_ERRORS[exc.reason]()), 422
+    pending = CustomerImport(estate_id=g.estate.id, filename=(upload.filename or "")[:200], content=text)
+    db.session.add(pending)
+    db.session.commit()
+    return render_template("admin/customers_import.html", rows=rows, pending=pending, error=None)
+
+
+@bp.post("/clients/import/<int:import_id>/confirmer")
+def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
+    from models import CustomerImport
+    from services import customer_file
+
+    pending = get_or_404(CustomerImport, import_id)
+    rows = customer_file.parse(db.session, pending.content)
+    created, updated = customer_file.apply(db.session, g.estate.id, rows)
+    db.session.delete(pending)
+    db.session.commit()
+    flash(_("Import terminé : %(created)s client(s) ajouté(s), %(updated)s mis à jour, %(skipped)s ligne(s) écartée(s).",
+            created=created, updated=updated, skipped=sum(1 for r in rows if not r.ok)), "success")
+    return redirect(url_for("admin.customers"))
+
+
+@bp.get("/clients/export.csv")
+def customers_export():  # type: ignore[no-untyped-def]
+    from flask import Response
+
+    from services import customer_file
+
+    response = Response(customer_file.export(db.session), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="clients-{g.estate.slug}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from models import Estate, EstateCustomer, Invoice, Order, Price, PriceList, Promotion, Wine, db
+from models import CustomerImport, Estate, EstateCustomer, Invoice, Order, Price, PriceList, Promotion, Wine, db
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -22,6 +22,7 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
     return {
         "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
         "promotion_id": session.scalars(select(Promotion.id).where(Promotion.estate_id == estate_id)).first(),
+        "import_id": session.scalars(select(CustomerImport.id).where(CustomerImport.estate_id == estate_id)).first(),
         "invoice_id": session.scalars(select(Invoice.id).where(Invoice.estate_id == estate_id)).first(),
         "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
         "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
@@ -37,10 +38,14 @@ def _snapshot(session, estate_id: int):  # type: ignore[no-untyped-def]
                              .where(Price.estate_id == estate_id).order_by(Price.id)).all()
     lists = session.execute(select(PriceList.id, PriceList.name).where(PriceList.estate_id == estate_id)).all()
     lists += session.execute(select(Promotion.id, Promotion.name).where(Promotion.estate_id == estate_id)).all()
-    estate = session.execute(select(Estate.name, Estate.minimum_order_cents).where(Estate.id == estate_id)).one()
+    estate = session.execute(select(Estate.name, Estate.minimum_order_cents, Estate.loyalty_enabled)
+                             .where(Estate.id == estate_id)).one()
+    customers = session.execute(select(EstateCustomer.id, EstateCustomer.loyalty_balance_cents, EstateCustomer.notes)
+                                .where(EstateCustomer.estate_id == estate_id).order_by(EstateCustomer.id)).all()
+    imports = session.execute(select(CustomerImport.id).where(CustomerImport.estate_id == estate_id)).all()
     order_rows = session.execute(select(Order.id, Order.status, Order.invoiced_at).where(Order.estate_id == estate_id)).all()
     invoices = session.execute(select(Invoice.id, Invoice.number).where(Invoice.estate_id == estate_id)).all()
-    return wines, prices, lists, estate, order_rows, invoices
+    return wines, prices, lists, estate, order_rows, invoices, customers, imports
 
 
 def _an_invoiced_order_at(app, slug: str) -> None:
@@ -58,6 +63,10 @@ def _an_invoiced_order_at(app, slug: str) -> None:
     order_id = _object_ids_for(app, slug)["order_id"]
     staff.post(f"/gestion/{slug}/commandes/{order_id}/statut", data={"to": "paid"})
     staff.post(f"/gestion/{slug}/commandes/{order_id}/facturer")
+    with session_for(app) as session:  # and a customer import waiting for confirmation
+        estate_id = _estate_ids(session)[slug]
+        session.add(CustomerImport(estate_id=estate_id, content="email\nx@example.com\n"))
+        session.commit()
 
 
 def _object_ids_for(app, slug: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -96,7 +105,8 @@ def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, clie
     endpoints = {endpoint for _, endpoint in checked}
     assert {"admin.wine_row_edit", "admin.wine_edit", "admin.price_list_edit", "admin.settings",
             "admin.wines", "shop.wine", "admin.order_page", "admin.order_status", "admin.order_document",
-            "admin.invoice_document", "shop.order", "shop.payment_return", "admin.promotion_edit"} <= endpoints
+            "admin.invoice_document", "shop.order", "shop.payment_return", "admin.promotion_edit",
+            "admin.customer_card", "admin.customer_loyalty", "admin.customers_import_confirm"} <= endpoints
     with session_for(app) as session:
         assert _snapshot(session, estate_ids[OTHER]) == before
 
