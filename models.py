@@ -239,6 +239,8 @@ class Estate(db.Model):
     loyalty_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     loyalty_particulier_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: avoir %
     loyalty_pro_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    referral_sponsor_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: parrain
+    referral_referee_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: filleul
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -454,6 +456,7 @@ class EstateCustomer(EstateOwned, db.Model):
     shipping_country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
     #: the sum of the loyalty ledger, kept by guarded UPDATEs (services.loyalty)
     loyalty_balance_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    referral_code: Mapped[str | None] = mapped_column(String(16))  #: personal parrainage code
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -463,6 +466,7 @@ class EstateCustomer(EstateOwned, db.Model):
         UniqueConstraint("estate_id", "email"),
         CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_range"),
         CheckConstraint("loyalty_balance_cents >= 0", name="loyalty_non_negative"),
+        UniqueConstraint("estate_id", "referral_code", name="uq_estate_customer_referral_code"),
     )
 
 
@@ -773,3 +777,21 @@ class CustomerImport(EstateOwned, db.Model):
     filename: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Referral(EstateOwned, db.Model):
+    """A referee's first order through a sponsor's link: one per referee and estate."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    referee_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"))
+    referee_bonus_cents: Mapped[int] = mapped_column(Integer)
+    sponsor_bonus_cents: Mapped[int] = mapped_column(Integer)
+    rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: sponsor credited (order paid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    sponsor: Mapped[EstateCustomer] = relationship(foreign_keys=[sponsor_id])
+    referee: Mapped[EstateCustomer] = relationship(foreign_keys=[referee_id])
+
+    __table_args__ = (UniqueConstraint("estate_id", "referee_id"),)

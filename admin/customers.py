@@ -11,7 +11,7 @@ from admin import bp
 from admin.access import get_or_404
 from admin.forms import _hundredths
 from models import EstateCustomer, Order, db
-from services import loyalty
+from services import loyalty, referrals
 from services.pricing import parse_euros
 
 
@@ -25,7 +25,8 @@ def customers():  # type: ignore[no-untyped-def]
                                         func.lower(EstateCustomer.last_name).like(like),
                                         func.lower(EstateCustomer.first_name).like(like)))
     rows = db.session.scalars(statement.limit(200)).all()
-    return render_template("admin/customers.html", customers=rows, q=query, errors={})
+    return render_template("admin/customers.html", customers=rows, q=query, errors={},
+                           referrals=referrals.for_estate(db.session))
 
 
 @bp.post("/clients/fidelite")
@@ -42,7 +43,20 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
             errors[name] = _("Un pourcentage entre 0 et 50 %, par exemple 5 ou 2,5.")
     if errors:
         rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
-        return render_template("admin/customers.html", customers=rows, q="", errors=errors), 422
+        return render_template("admin/customers.html", customers=rows, q="", errors=errors,
+                               referrals=referrals.for_estate(db.session)), 422
+    bonuses = {}
+    for name in ("referral_sponsor", "referral_referee"):
+        try:
+            bonuses[name] = parse_euros(request.form.get(name) or "0")
+        except ValueError:
+            errors[name] = _("Montant invalide : écrivez par exemple 12,50.")
+    if errors:
+        rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
+        return render_template("admin/customers.html", customers=rows, q="", errors=errors,
+                               referrals=referrals.for_estate(db.session)), 422
+    g.estate.referral_sponsor_bonus_cents = bonuses["referral_sponsor"]
+    g.estate.referral_referee_bonus_cents = bonuses["referral_referee"]
     g.estate.loyalty_enabled = bool(request.form.get("loyalty_enabled"))
     g.estate.loyalty_particulier_bp, g.estate.loyalty_pro_bp = rates["loyalty_particulier"], rates["loyalty_pro"]
     db.session.commit()

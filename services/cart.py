@@ -59,6 +59,7 @@ class Pricing:
     cash_discount_bp: int = 0  #: the escompte, when the payment is "comptant"
     gift_choices: tuple[tuple[int, int], ...] = ()
     loyalty_cents: int = 0  #: avoir fidélité the customer wants to use (capped by balance and total)
+    referee_bonus_cents: int = 0  #: "bonus filleul" of a first order through a sponsor's link
 
 
 @dataclass(frozen=True)
@@ -231,10 +232,11 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
                           free_shipping_label=free_shipping_label)
     return replace(view, quote=quote, pricing=pricing, promotions=result,
                    available=promotion_engine.available(promos, lines, context),
-                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty))
+                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty if a.reason == LOYALTY_REASON))
 
 
 LOYALTY_REASON = "Avoir fidélité utilisé"
+REFEREE_REASON = "Bonus filleul (parrainage)"
 
 
 def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: Pricing) -> list:
@@ -242,7 +244,7 @@ def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: 
     split across VAT rates like any order-level reduction."""
     balance = pricing.customer.loyalty_balance_cents if pricing.customer is not None else 0
     wanted = min(max(pricing.loyalty_cents, 0), balance)
-    if wanted <= 0:
+    if wanted <= 0 and pricing.referee_bonus_cents <= 0:
         return []
     left: dict[int, int] = {}
     for line in lines:
@@ -251,9 +253,14 @@ def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: 
         left[gift.vat_rate_bp] = left.get(gift.vat_rate_bp, 0) + gift.unit_cents * gift.quantity
     for adjustment in result.adjustments:
         left[adjustment.vat_rate_bp] = left.get(adjustment.vat_rate_bp, 0) + adjustment.amount_cents
-    used = min(wanted, sum(max(v, 0) for v in left.values()))
-    parts = promotion_engine.split_pro_rata(used, {rate: max(v, 0) for rate, v in left.items()})
-    return [promotion_engine.Adjustment(LOYALTY_REASON, -part, rate) for rate, part in sorted(parts.items())]
+    adjustments = []
+    for reason, amount in ((REFEREE_REASON, pricing.referee_bonus_cents), (LOYALTY_REASON, wanted)):
+        used = min(max(amount, 0), sum(max(v, 0) for v in left.values()))
+        parts = promotion_engine.split_pro_rata(used, {rate: max(v, 0) for rate, v in left.items()})
+        for rate, part in sorted(parts.items()):
+            adjustments.append(promotion_engine.Adjustment(reason, -part, rate))
+            left[rate] -= part
+    return adjustments
 
 
 def _gift_prices(session: Session, price_list: PriceList | None) -> dict[int, tuple[int, int]]:

@@ -38,7 +38,7 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, loyalty, mail, promotion_store
+from services import delivery, invoicing, loyalty, mail, promotion_store, referrals
 from services import quote as quoting
 from services.sequences import take_next
 
@@ -123,6 +123,7 @@ class CheckoutData:
     delivery_key: str
     ship_to_billing: bool = True
     loyalty_cents: int = 0
+    referral_code: str | None = None
     shipping_name: str = ""
     shipping_street: str = ""
     shipping_postcode: str = ""
@@ -153,7 +154,8 @@ CASH_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)  #: "paiement comptant": t
 
 def quote_for(session: Session, estate: Estate, view: carts.CartView, option: delivery.DeliveryOption,
               country: str, postcode: str, payment_mode: PaymentMode | None = None,
-              now: datetime | None = None, loyalty_cents: int = 0) -> tuple[quoting.Quote, object, carts.CartView]:
+              now: datetime | None = None, loyalty_cents: int = 0,
+              referee_bonus_cents: int = 0) -> tuple[quoting.Quote, object, carts.CartView]:
     """The cart priced with its delivery, destination and payment mode, promotions
     included; returns (quote, shipping zone or None, the repriced view).
 
@@ -170,7 +172,7 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
     escompte = view.price_list.cash_discount_bp if (
         view.price_list is not None and payment_mode in CASH_MODES and base.customer_kind == "professionnel") else 0
     pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte,
-                      loyalty_cents=loyalty_cents)
+                      loyalty_cents=loyalty_cents, referee_bonus_cents=referee_bonus_cents)
     priced = carts.reprice(session, view, pricing, shipping_ttc_cents=shipping, shipping_label=str(_l("Frais de port")),
                            free_shipping_label=str(_l("Frais de port offerts")))
     return priced.quote, zone, priced
@@ -203,8 +205,9 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise PaymentModeRefused(data.payment_mode.value)
     ship_country = data.country if data.ship_to_billing else data.shipping_country
     ship_postcode = data.postcode if data.ship_to_billing else data.shipping_postcode
+    bonus, sponsor = referrals.referee_bonus(session, estate, data.referral_code, user)
     quote, zone, priced = quote_for(session, estate, view, option, ship_country, ship_postcode, data.payment_mode, now,
-                                    data.loyalty_cents)
+                                    data.loyalty_cents, bonus)
 
     wanted: dict[int, list] = {}
     for row in view.rows:
@@ -265,6 +268,8 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     applied = list(priced.promotions.applied) if priced.promotions else []
     promotion_store.redeem(session, applied, order.id, customer.id)  # only coded ones count uses
     loyalty.spend(session, order, customer, priced.loyalty_used_cents)
+    if sponsor is not None:
+        referrals.record(session, estate, sponsor, customer, order, bonus)
     if view.cart is not None:
         carts.empty(session, view.cart)
     session.flush()
@@ -379,6 +384,7 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
     if to is S.PAID:
         order.paid_at = now
         loyalty.earn(session, estate, order)
+        referrals.reward_sponsor(session, order, now)
     elif to is S.SHIPPED:
         order.shipped_at = now
         order.tracking_number = tracking_number.strip()[:80]

@@ -17,4 +17,4 @@ RESERVED_SLUGS = frozenset(
      "favicon.ico", "robots.txt"}
 )
 
-from shop import account, cart, checkout, estate, payments, site  # noqa: E402,F401
+from shop import account, cart, checkout, estate, payments, referral, site  # noqa: E402,F401

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
-from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store
+from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
@@ -21,6 +21,7 @@ from shop import bp
 from shop.cart import cart_token, current_view, forget_code, problem_message
 from shop.checkout_forms import CheckoutForm
 from shop.payments import provider
+from shop.referral import referral_code
 
 
 def _options() -> list[delivery.DeliveryOption]:
@@ -53,8 +54,10 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
     postcode = form.shipping_postcode.data if form.ship_elsewhere.data else form.postcode.data
     try:
         mode = PaymentMode(form.payment_mode.data) if form.payment_mode.data in {m.value for m in PaymentMode} else None
+        user = current_user if current_user.is_authenticated else None
+        bonus, _sponsor = referrals.referee_bonus(db.session, g.estate, referral_code(), user)
         quote, _zone, _view = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "",
-                                               mode, utcnow(), form.loyalty.cents or 0)
+                                               mode, utcnow(), form.loyalty.cents or 0, bonus)
     except delivery.DeliveryUnavailable:
         return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
     return quote, None
@@ -141,7 +144,7 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         shipping_name=(form.shipping_name.data or "").strip(), shipping_street=(form.shipping_street.data or "").strip(),
         shipping_postcode=(form.shipping_postcode.data or "").strip(),
         shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
-        note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0)
+        note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0, referral_code=referral_code())
 
 
 def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-untyped-def]

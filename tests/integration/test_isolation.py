@@ -23,6 +23,8 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
         "promotion_id": session.scalars(select(Promotion.id).where(Promotion.estate_id == estate_id)).first(),
         "import_id": session.scalars(select(CustomerImport.id).where(CustomerImport.estate_id == estate_id)).first(),
+        "code": session.scalars(select(EstateCustomer.referral_code).where(
+            EstateCustomer.estate_id == estate_id, EstateCustomer.referral_code.is_not(None))).first(),
         "invoice_id": session.scalars(select(Invoice.id).where(Invoice.estate_id == estate_id)).first(),
         "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
         "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
@@ -66,6 +68,8 @@ def _an_invoiced_order_at(app, slug: str) -> None:
     with session_for(app) as session:  # and a customer import waiting for confirmation
         estate_id = _estate_ids(session)[slug]
         session.add(CustomerImport(estate_id=estate_id, content="email\nx@example.com\n"))
+        sponsor = session.scalars(select(EstateCustomer).where(EstateCustomer.estate_id == estate_id)).first()
+        sponsor.referral_code = "ROZELAMI"
         session.commit()
 
 
