@@ -47,3 +47,28 @@ def document_of(session: Session, order: Order, kind: str) -> Document | None:
         return documents.order_form(session, session.get(Estate, order.estate_id), order)
     invoice = invoicing.current_invoice(session, order)
     return invoice.document if invoice else None
+
+
+@dataclass(frozen=True)
+class EstateAccount:
+    estate: Estate
+    customer: object  #: models.EstateCustomer
+    ledger: list
+
+
+def accounts(session: Session, user: User) -> list[EstateAccount]:
+    """The user's line in each estate's customer file, with its loyalty movements."""
+    from models import EstateCustomer, LoyaltyEntry
+
+    with all_estates(session):
+        rows = session.execute(
+            select(EstateCustomer, Estate).join(Estate, Estate.id == EstateCustomer.estate_id)
+            .where((EstateCustomer.user_id == user.id) | (EstateCustomer.email == user.email))
+            .order_by(Estate.name)
+        ).all()
+        result = []
+        for customer, estate in rows:
+            ledger = list(session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.customer_id == customer.id)
+                                          .order_by(LoyaltyEntry.id.desc()).limit(10)))
+            result.append(EstateAccount(estate, customer, ledger))
+        return result

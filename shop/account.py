@@ -12,7 +12,7 @@ from services import accounts, customer_orders, mail
 from services import cart as carts
 from services.web import pdf_response
 from shop import account_bp
-from shop.forms import ForgotPasswordForm, LoginForm, ProRegisterForm, RegisterForm, ResetPasswordForm
+from shop.forms import ForgotPasswordForm, LoginForm, ProfileForm, ProRegisterForm, RegisterForm, ResetPasswordForm
 from shop.site import url_is_local
 
 
@@ -124,7 +124,25 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 @login_required
 def overview():  # type: ignore[no-untyped-def]
     return render_template("account/overview.html", user=current_user,
-                           staff_estates=accounts.manageable_estates(db.session, current_user))
+                           staff_estates=accounts.manageable_estates(db.session, current_user),
+                           estate_accounts=customer_orders.accounts(db.session, current_user),
+                           profile=ProfileForm(obj=current_user))
+
+
+@account_bp.post("/profil")
+@login_required
+def profile():  # type: ignore[no-untyped-def]
+    form = ProfileForm()
+    if not form.validate():
+        return render_template("account/overview.html", user=current_user,
+                               staff_estates=accounts.manageable_estates(db.session, current_user),
+                               estate_accounts=customer_orders.accounts(db.session, current_user), profile=form), 422
+    current_user.first_name = form.first_name.data.strip()
+    current_user.last_name = form.last_name.data.strip()
+    current_user.phone = (form.phone.data or "").strip()
+    db.session.commit()
+    flash(_("Votre profil est enregistré."), "success")
+    return redirect(url_for("account.overview"))
 
 
 @account_bp.get("/commandes")

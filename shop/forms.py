@@ -62,3 +62,9 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password, confirm = _password_fields()
+
+
+class ProfileForm(FlaskForm):
+    first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)])

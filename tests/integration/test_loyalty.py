@@ -177,3 +177,24 @@ def test_another_estate_never_sees_these_customers_or_ledgers(app):
     assert rozel.post(f"/gestion/domaine-rozel/clients/{customer.id}/fidelite",
                       data={"direction": "credit", "amount": "100", "reason": "x"}).status_code == 404
     assert _ledger_matches_balance(app, "client@chai.example") == 0
+
+
+def test_the_customer_area_shows_each_estates_balance_and_history(app):
+    staff = visitor(app)
+    login(staff, "vigneron@vernette.example")
+    customer = _customer(app, "client@chai.example")
+    staff.post(f"/gestion/{SLUG}/clients/{customer.id}/fidelite",
+               data={"direction": "credit", "amount": "7,50", "reason": "Casse au transport"})
+    client = visitor(app)
+    login(client, "client@chai.example")
+    page = text_of(client.get("/compte/"))
+    assert "Domaine de la Vernette" in page and "Domaine Rozel" in page
+    assert "7,50" in page and "Casse au transport" in page
+
+
+def test_the_profile_is_edited_with_french_messages(app):
+    client = visitor(app)
+    login(client, "client@chai.example")
+    assert client.post("/compte/profil", data={"first_name": "Claire", "last_name": "", "phone": ""}).status_code == 422
+    assert client.post("/compte/profil", data={"first_name": "Claire", "last_name": "Dupuis", "phone": "0600"}).status_code == 302
+    assert "Claire Dupuis" in text_of(client.get("/compte/"))
