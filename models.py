@@ -241,6 +241,8 @@ class Estate(db.Model):
     loyalty_pro_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     referral_sponsor_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: parrain
     referral_referee_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: filleul
+    cagnotte_step_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: 0: no cagnotte
+    cagnotte_voucher_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -457,6 +459,8 @@ class EstateCustomer(EstateOwned, db.Model):
     #: the sum of the loyalty ledger, kept by guarded UPDATEs (services.loyalty)
     loyalty_balance_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     referral_code: Mapped[str | None] = mapped_column(String(16))  #: personal parrainage code
+    #: cagnotte steps already rewarded with a voucher; moved by a guarded UPDATE
+    cagnotte_steps_rewarded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -795,3 +799,20 @@ class Referral(EstateOwned, db.Model):
     referee: Mapped[EstateCustomer] = relationship(foreign_keys=[referee_id])
 
     __table_args__ = (UniqueConstraint("estate_id", "referee_id"),)
+
+
+class Voucher(EstateOwned, db.Model):
+    """A bon d'achat: a fixed amount off one order, for one customer."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(255))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "code", name="uq_voucher_estate_code"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )

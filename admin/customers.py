@@ -46,7 +46,7 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
         return render_template("admin/customers.html", customers=rows, q="", errors=errors,
                                referrals=referrals.for_estate(db.session)), 422
     bonuses = {}
-    for name in ("referral_sponsor", "referral_referee"):
+    for name in ("referral_sponsor", "referral_referee", "cagnotte_step", "cagnotte_voucher"):
         try:
             bonuses[name] = parse_euros(request.form.get(name) or "0")
         except ValueError:
@@ -57,6 +57,8 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
                                referrals=referrals.for_estate(db.session)), 422
     g.estate.referral_sponsor_bonus_cents = bonuses["referral_sponsor"]
     g.estate.referral_referee_bonus_cents = bonuses["referral_referee"]
+    g.estate.cagnotte_step_cents = bonuses["cagnotte_step"]
+    g.estate.cagnotte_voucher_cents = bonuses["cagnotte_voucher"]
     g.estate.loyalty_enabled = bool(request.form.get("loyalty_enabled"))
     g.estate.loyalty_particulier_bp, g.estate.loyalty_pro_bp = rates["loyalty_particulier"], rates["loyalty_pro"]
     db.session.commit()
@@ -73,8 +75,11 @@ def customer_card(customer_id: int):  # type: ignore[no-untyped-def]
 def _card(customer: EstateCustomer, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     customer_orders = db.session.scalars(select(Order).where(Order.customer_id == customer.id)
                                          .order_by(Order.created_at.desc())).all()
+    from services import vouchers
+
     return render_template("admin/customer.html", customer=customer, ledger=loyalty.ledger(db.session, customer),
-                           orders=customer_orders, error=error), status
+                           orders=customer_orders, error=error,
+                           vouchers=vouchers.of_customer(db.session, customer)), status
 
 
 @bp.post("/clients/<int:customer_id>/fidelite")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Cart, CartLine, Estate, EstateCustomer, Price, PriceList, Wine
-from services import promotion_store
+from services import promotion_store, vouchers
 from services import promotions as promotion_engine
 from services import quote as quoting
 from services.tenancy import all_estates
@@ -74,6 +74,8 @@ class CartView:
     promotions: promotion_engine.Result | None = None
     available: list[promotion_engine.Promotion] = field(default_factory=list)
     loyalty_used_cents: int = 0
+    voucher_ids: tuple[int, ...] = ()
+    voucher_codes: tuple[str, ...] = ()
 
     @property
     def bottles(self) -> int:
@@ -224,7 +226,8 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
         cash_discount_bp=pricing.cash_discount_bp)
     promos = promotion_store.for_engine(session, pricing.customer, include_vat, _gift_prices(session, view.price_list))
     result = promotion_engine.apply(promos, lines, context)
-    loyalty = _loyalty_adjustments(lines, result, pricing)
+    usable = vouchers.find_usable(session, pricing.customer, pricing.codes)
+    loyalty = _loyalty_adjustments(lines, result, pricing, [(f"Bon d'achat {v.code}", v.amount_cents) for v in usable])
     items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
     quote = quoting.price(items, prices_include_vat=include_vat, shipping_ttc_cents=shipping_ttc_cents,
                           shipping_label=shipping_label, adjustments=[*result.adjustments, *loyalty],
@@ -232,19 +235,21 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
                           free_shipping_label=free_shipping_label)
     return replace(view, quote=quote, pricing=pricing, promotions=result,
                    available=promotion_engine.available(promos, lines, context),
-                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty if a.reason == LOYALTY_REASON))
+                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty if a.reason == LOYALTY_REASON),
+                   voucher_ids=tuple(v.id for v in usable), voucher_codes=tuple(v.code for v in usable))
 
 
 LOYALTY_REASON = "Avoir fidélité utilisé"
 REFEREE_REASON = "Bonus filleul (parrainage)"
 
 
-def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: Pricing) -> list:
+def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: Pricing,
+                         voucher_amounts: list[tuple[str, int]] | None = None) -> list:
     """The avoir fidélité used, at most the balance and what is left to pay for the wines,
     split across VAT rates like any order-level reduction."""
     balance = pricing.customer.loyalty_balance_cents if pricing.customer is not None else 0
     wanted = min(max(pricing.loyalty_cents, 0), balance)
-    if wanted <= 0 and pricing.referee_bonus_cents <= 0:
+    if wanted <= 0 and pricing.referee_bonus_cents <= 0 and not voucher_amounts:
         return []
     left: dict[int, int] = {}
     for line in lines:
@@ -254,7 +259,8 @@ def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: 
     for adjustment in result.adjustments:
         left[adjustment.vat_rate_bp] = left.get(adjustment.vat_rate_bp, 0) + adjustment.amount_cents
     adjustments = []
-    for reason, amount in ((REFEREE_REASON, pricing.referee_bonus_cents), (LOYALTY_REASON, wanted)):
+    reductions = [(REFEREE_REASON, pricing.referee_bonus_cents), *(voucher_amounts or []), (LOYALTY_REASON, wanted)]
+    for reason, amount in reductions:
         used = min(max(amount, 0), sum(max(v, 0) for v in left.values()))
         parts = promotion_engine.split_pro_rata(used, {rate: max(v, 0) for rate, v in left.items()})
         for rate, part in sorted(parts.items()):

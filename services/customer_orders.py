@@ -54,6 +54,8 @@ class EstateAccount:
     estate: Estate
     customer: object  #: models.EstateCustomer
     ledger: list
+    vouchers: list
+    cagnotte: tuple[int, int]  #: (spent within the current step, step); step 0: no cagnotte
 
 
 def accounts(session: Session, user: User) -> list[EstateAccount]:
@@ -70,5 +72,9 @@ def accounts(session: Session, user: User) -> list[EstateAccount]:
         for customer, estate in rows:
             ledger = list(session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.customer_id == customer.id)
                                           .order_by(LoyaltyEntry.id.desc()).limit(10)))
-            result.append(EstateAccount(estate, customer, ledger))
+            from services import vouchers
+
+            spent = vouchers.spent_cents(session, customer)
+            result.append(EstateAccount(estate, customer, ledger, vouchers.of_customer(session, customer),
+                                        vouchers.progress(estate, customer, spent)))
         return result

@@ -38,7 +38,7 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, loyalty, mail, promotion_store, referrals
+from services import delivery, invoicing, loyalty, mail, promotion_store, referrals, vouchers
 from services import quote as quoting
 from services.sequences import take_next
 
@@ -190,6 +190,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     :raise OutOfStock: a concurrent order took the last bottles (nothing is changed).
     :raise promotion_store.CodeExhausted: a concurrent order took the code's last use.
     :raise loyalty.InsufficientBalance: a concurrent order spent the loyalty balance.
+    :raise vouchers.VoucherUsed: a concurrent order used the voucher.
     """
     existing = find_by_checkout_token(session, checkout_token)
     if existing is not None:
@@ -268,6 +269,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     applied = list(priced.promotions.applied) if priced.promotions else []
     promotion_store.redeem(session, applied, order.id, customer.id)  # only coded ones count uses
     loyalty.spend(session, order, customer, priced.loyalty_used_cents)
+    vouchers.use(session, list(priced.voucher_ids), order)
     if sponsor is not None:
         referrals.record(session, estate, sponsor, customer, order, bonus)
     if view.cart is not None:
@@ -385,6 +387,7 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
         order.paid_at = now
         loyalty.earn(session, estate, order)
         referrals.reward_sponsor(session, order, now)
+        vouchers.on_paid(session, estate, order, public_url)
     elif to is S.SHIPPED:
         order.shipped_at = now
         order.tracking_number = tracking_number.strip()[:80]

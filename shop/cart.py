@@ -158,6 +158,14 @@ CODE_MESSAGES = {
 }
 
 
+def _my_voucher(code: str) -> bool:
+    """A bon d'achat of the logged-in customer at this estate (someone else's is unknown)."""
+    from services import vouchers
+
+    pricing = visitor_pricing()
+    return bool(vouchers.find_usable(db.session, pricing.customer, frozenset({code})))
+
+
 @bp.post("/panier/code")
 def promo_code():  # type: ignore[no-untyped-def]
     """"J'ai un code promo": an unknown code is refused at once; a known one is kept
@@ -168,12 +176,13 @@ def promo_code():  # type: ignore[no-untyped-def]
         forget_code(promotion_store.normalise_code(request.form.get("remove")))
     elif not code:
         error = _("Saisissez un code promo.")
-    elif promotion_store.find_by_code(db.session, code) is None:
+    elif promotion_store.find_by_code(db.session, code) is None and not _my_voucher(code):
         error = CODE_MESSAGES["unknown"](code)
     elif code not in entered_codes():
         _set_codes(entered_codes() + [code])
     view = current_view()
-    if error is None and code and view.promotions is not None and code in view.promotions.refused_codes:
+    if error is None and code and code not in view.voucher_codes and view.promotions is not None \
+            and code in view.promotions.refused_codes:
         error = CODE_MESSAGES[view.promotions.refused_codes[code]](code)
     return _respond_cart(view, error, 422 if error and code not in entered_codes() else 200)
 

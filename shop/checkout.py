@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
-from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals
+from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals, vouchers
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
@@ -176,6 +176,10 @@ def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-u
     except orders.PaymentModeRefused:
         db.session.rollback()
         return _render(form, view, options, 422, _("Ce mode de paiement n'est pas proposé avec cette livraison."))
+    except vouchers.VoucherUsed:
+        db.session.rollback()
+        return _render(form, current_view(), options, 409,
+                       _("Ce bon d'achat vient d'être utilisé par une autre commande : vérifiez le nouveau total."))
     except loyalty.InsufficientBalance:
         db.session.rollback()
         return _render(form, current_view(), options, 409,
