@@ -77,9 +77,11 @@ def _card(customer: EstateCustomer, error: str | None = None, status: int = 200)
                                          .order_by(Order.created_at.desc())).all()
     from services import vouchers
 
+    from services import catalogue
+
     return render_template("admin/customer.html", customer=customer, ledger=loyalty.ledger(db.session, customer),
-                           orders=customer_orders, error=error,
-                           vouchers=vouchers.of_customer(db.session, customer)), status
+                           orders=customer_orders, error=error, vouchers=vouchers.of_customer(db.session, customer),
+                           price_lists=catalogue.list_price_lists(db.session)), status
 
 
 @bp.post("/clients/<int:customer_id>/fidelite")
@@ -163,3 +165,68 @@ def customers_export():  # type: ignore[no-untyped-def]
     response.headers["Content-Disposition"] = f'attachment; filename="clients-{g.estate.slug}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/clients/<int:customer_id>")
+def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
+    """The card's editable part: type, price list, individual discount, number, notes."""
+    from models import CustomerKind, PriceList
+
+    customer = get_or_404(EstateCustomer, customer_id)
+    form = request.form
+    errors = []
+    kind = form.get("kind", "")
+    if kind not in ("particulier", "professionnel"):
+        errors.append(_("Type de client inconnu."))
+    price_list_id = form.get("price_list_id", "")
+    price_list = None
+    if price_list_id:
+        price_list = get_or_404(PriceList, int(price_list_id)) if price_list_id.isdigit() and len(price_list_id) < 10 else None
+        if price_list is None:
+            errors.append(_("Tarif inconnu."))
+    try:
+        discount = _hundredths(form.get("discount"), message="x") or 0
+    except Exception:  # noqa: BLE001 — any parse failure is the same French message
+        discount = -1
+    if not 0 <= discount <= 10000:
+        errors.append(_("La remise individuelle est un pourcentage entre 0 et 100."))
+    if len(form.get("external_number", "")) > 40 or len(form.get("notes", "")) > 5000:
+        errors.append(_("Numéro client (40 caractères) ou notes (5 000 caractères) trop longs."))
+    if errors:
+        return _card(customer, " ".join(errors), 422)
+    customer.kind = CustomerKind(kind)
+    customer.price_list_id = price_list.id if price_list else None
+    customer.discount_bp = discount
+    customer.external_number = form.get("external_number", "").strip()
+    customer.notes = form.get("notes", "").strip()
+    db.session.commit()
+    flash(_("La fiche client est enregistrée."), "success")
+    return redirect(url_for("admin.customer_card", customer_id=customer_id))
+
+
+@bp.get("/clients/<int:customer_id>/donnees.json")
+def customer_data(customer_id: int):  # type: ignore[no-untyped-def]
+    """GDPR: everything the estate holds about one customer, as JSON."""
+    from flask import jsonify
+
+    from services import gdpr
+
+    customer = get_or_404(EstateCustomer, customer_id)
+    response = jsonify(gdpr.export(db.session, customer))
+    response.headers["Content-Disposition"] = f'attachment; filename="client-{customer.id}.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/clients/<int:customer_id>/anonymiser")
+def customer_anonymise(customer_id: int):  # type: ignore[no-untyped-def]
+    """GDPR erasure: personal data goes, invoices keep what the law requires."""
+    from services import gdpr
+
+    customer = get_or_404(EstateCustomer, customer_id)
+    if request.form.get("confirm") != "oui":
+        return _card(customer, _("Cochez la confirmation pour anonymiser ce client."), 422)
+    gdpr.anonymise(db.session, customer)
+    db.session.commit()
+    flash(_("Le client est anonymisé ; ses factures restent conservées comme la loi l'exige."), "success")
+    return redirect(url_for("admin.customers"))

@@ -1,0 +1,47 @@
+"""GDPR for the customer file: export one customer's data; anonymise a customer.
+
+Anonymising blanks the customer-file line and the order copies of name, email,
+phone and delivery address, but keeps the invoiced orders' billing identity and
+amounts, and the issued invoice PDFs: French law requires invoices to be kept
+(10 years, Code de commerce L123-22) and they never change.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import EstateCustomer, LoyaltyEntry, Order, Voucher
+
+
+def export(session: Session, customer: EstateCustomer) -> dict:
+    orders = session.scalars(select(Order).where(Order.customer_id == customer.id).order_by(Order.id)).all()
+    return {
+        "client": {name: getattr(customer, name) for name in (
+            "email", "first_name", "last_name", "phone", "company", "billing_street", "billing_postcode",
+            "billing_city", "billing_country", "shipping_street", "shipping_postcode", "shipping_city",
+            "shipping_country", "external_number", "notes", "loyalty_balance_cents")} | {"kind": customer.kind.value},
+        "commandes": [{"numero": o.number, "date": o.created_at.isoformat(), "statut": o.status.value,
+                       "total_ttc_cents": o.total_ttc_cents, "livraison": o.delivery_label,
+                       "adresse_livraison": " ".join(filter(None, (o.shipping_street, o.shipping_postcode, o.shipping_city)))}
+                      for o in orders],
+        "fidelite": [{"date": e.created_at.isoformat(), "montant_cents": e.amount_cents, "motif": e.reason}
+                     for e in session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.customer_id == customer.id))],
+        "bons_achat": [{"code": v.code, "montant_cents": v.amount_cents, "utilise": v.used_order_id is not None}
+                       for v in session.scalars(select(Voucher).where(Voucher.customer_id == customer.id))],
+    }
+
+
+def anonymise(session: Session, customer: EstateCustomer) -> None:
+    placeholder = f"anonyme-{customer.id}@anonyme.invalid"
+    for name in ("first_name", "last_name", "phone", "company", "billing_street", "billing_postcode", "billing_city",
+                 "shipping_street", "shipping_postcode", "shipping_city", "notes", "external_number"):
+        setattr(customer, name, "")
+    customer.email, customer.user_id, customer.referral_code = placeholder, None, None
+    for order in session.scalars(select(Order).where(Order.customer_id == customer.id)):
+        order.email, order.phone, order.customer_note = placeholder, "", ""
+        order.shipping_name = order.shipping_street = order.shipping_postcode = order.shipping_city = ""
+        if order.invoiced_at is None:  # no invoice to keep legal: the billing identity goes too
+            order.billing_name, order.billing_company = "Client anonymisé", ""
+            order.billing_street = order.billing_postcode = order.billing_city = ""
+    session.flush()
