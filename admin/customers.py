@@ -145,11 +145,23 @@ def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
     from models import CustomerImport
     from services import customer_file
 
+    from flask import current_app
+
+    from services import mail
+
     pending = get_or_404(CustomerImport, import_id)
     rows = customer_file.parse(db.session, pending.content)
     created, updated = customer_file.apply(db.session, g.estate.id, rows)
+    invited = 0
+    if request.form.get("invite"):
+        invited = customer_file.invite_without_account(
+            db.session, g.estate, [r.values["email"] for r in rows if r.ok],
+            current_app.config["SECRET_KEY"], current_app.config["PUBLIC_URL"])
     db.session.delete(pending)
     db.session.commit()
+    mail.deliver_now()
+    if invited:
+        flash(_("%(n)s client(s) invité(s) par email à choisir leur mot de passe.", n=invited), "success")
     flash(_("Import terminé : %(created)s client(s) ajouté(s), %(updated)s mis à jour, %(skipped)s ligne(s) écartée(s).",
             created=created, updated=updated, skipped=sum(1 for r in rows if not r.ok)), "success")
     return redirect(url_for("admin.customers"))

@@ -174,3 +174,31 @@ def export(session: Session) -> str:
             c.billing_city, c.billing_country, c.kind.value, c.external_number,
             f"{c.loyalty_balance_cents / 100:.2f}".replace(".", ","), c.notes)])
     return out.getvalue()
+
+
+def invite_without_account(session: Session, estate, emails: list[str], secret_key: str, public_url: str) -> int:  # type: ignore[no-untyped-def]
+    """Imported customers with no login get an account with an unusable password and an
+    email whose link lets them choose one (the password-reset token, valid one hour
+    after sending... and renewable from "mot de passe oublié")."""
+    import secrets
+
+    from services import accounts, mail
+
+    invited = 0
+    customers = session.scalars(select(EstateCustomer).where(EstateCustomer.email.in_(set(emails)),
+                                                             EstateCustomer.user_id.is_(None))).all()
+    for customer in customers:
+        user = accounts.find_user_by_email(session, customer.email)
+        if user is not None:
+            customer.user_id = user.id  # already has a login elsewhere on the platform
+            continue
+        user = accounts.register_user(session, email=customer.email, password=secrets.token_urlsafe(32),
+                                      first_name=customer.first_name, last_name=customer.last_name)
+        customer.user_id = user.id
+        link = public_url.rstrip("/") + "/compte/reinitialiser/" + accounts.make_reset_token(secret_key, user)
+        mail.queue_template(session, "invitation", recipient=customer.email, estate_id=estate.id,
+                            subject=f"{estate.name} vous ouvre sa boutique en ligne", customer=customer,
+                            estate=estate, link=link)
+        invited += 1
+    session.flush()
+    return invited

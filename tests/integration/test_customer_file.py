@@ -94,3 +94,25 @@ def test_another_estate_cannot_confirm_or_read_an_import(app):
     login(other, "vigneron@vernette.example")
     assert other.post(f"/gestion/domaine-de-la-vernette/clients/import/{import_id}/confirmer").status_code == 404
     assert "anne.martin@example.com" not in other.get("/gestion/domaine-de-la-vernette/clients/export.csv").get_data(as_text=True)
+
+
+def test_imported_customers_can_be_invited_to_choose_a_password(db_file, smtp):
+    import re
+
+    from tests.conftest import body_of, make_app
+
+    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+    staff = visitor(app)
+    login(staff, "vigneron@rozel.example")
+    staff.post(f"/gestion/{SLUG}/clients/import", data={"file": (io.BytesIO(CSV), "clients.csv")},
+               content_type="multipart/form-data")
+    with session_for(app) as session:
+        import_id = session.scalars(select(CustomerImport.id)).one()
+    done = staff.post(f"/gestion/{SLUG}/clients/import/{import_id}/confirmer", data={"invite": "y"}, follow_redirects=True)
+    assert "2 client(s) invité(s) par email" in text_of(done)
+    messages = smtp.mailbox.wait_for(2)
+    assert sorted(m["To"] for m in messages) == ["anne.martin@example.com", "cave@example.com"]
+    link = re.search(r"http://shop\.test(/compte/reinitialiser/\S+)", body_of(messages[0])).group(1)
+    newcomer = visitor(app)
+    assert newcomer.post(link, data={"password": "mon-nouveau-secret", "confirm": "mon-nouveau-secret"}).status_code == 302
+    login(newcomer, messages[0]["To"], "mon-nouveau-secret")
