@@ -242,6 +242,12 @@ class Estate(db.Model):
     referral_sponsor_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: parrain
     referral_referee_bonus_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: filleul
     cagnotte_step_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: 0: no cagnotte
+    #: points (seed 003): "off", "per_euro" (points_rate points per euro) or "percent" (points_rate bp of revenue,
+    #: one point per cent)
+    points_mode: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
+    points_rate: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_min_order_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_value_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: worth of 100 points
     cagnotte_voucher_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
@@ -459,6 +465,7 @@ class EstateCustomer(EstateOwned, db.Model):
     #: the sum of the loyalty ledger, kept by guarded UPDATEs (services.loyalty)
     loyalty_balance_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     referral_code: Mapped[str | None] = mapped_column(String(16))  #: personal parrainage code
+    points_balance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: sum of the points ledger
     #: cagnotte steps already rewarded with a voucher; moved by a guarded UPDATE
     cagnotte_steps_rewarded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -470,6 +477,7 @@ class EstateCustomer(EstateOwned, db.Model):
         UniqueConstraint("estate_id", "email"),
         CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_range"),
         CheckConstraint("loyalty_balance_cents >= 0", name="loyalty_non_negative"),
+        CheckConstraint("points_balance >= 0", name="points_non_negative"),
         UniqueConstraint("estate_id", "referral_code", name="uq_estate_customer_referral_code"),
     )
 
@@ -766,6 +774,8 @@ class LoyaltyEntry(EstateOwned, db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
     amount_cents: Mapped[int] = mapped_column(Integer)  #: + credit, - debit
     kind: Mapped[str] = mapped_column(String(10))  #: earned, spent, manual, reversal
+    #: "eur" (avoir fidélité, amount in cents) or "points" (amount in points)
+    unit: Mapped[str] = mapped_column(String(6), default="eur", server_default="eur")
     reason: Mapped[str] = mapped_column(String(255))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"), index=True)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

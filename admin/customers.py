@@ -46,11 +46,19 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
         return render_template("admin/customers.html", customers=rows, q="", errors=errors,
                                referrals=referrals.for_estate(db.session)), 422
     bonuses = {}
-    for name in ("referral_sponsor", "referral_referee", "cagnotte_step", "cagnotte_voucher"):
+    for name in ("referral_sponsor", "referral_referee", "cagnotte_step", "cagnotte_voucher", "points_min_order",
+                 "points_value"):
         try:
             bonuses[name] = parse_euros(request.form.get(name) or "0")
         except ValueError:
             errors[name] = _("Montant invalide : écrivez par exemple 12,50.")
+    mode = request.form.get("points_mode", "off")
+    rate_text = (request.form.get("points_rate") or "0").strip()
+    points_rate = int(rate_text) if rate_text.isdigit() and len(rate_text) <= 5 else -1
+    if mode not in ("off", "per_euro", "percent"):
+        errors["points_mode"] = _("Règle de points inconnue.")
+    if points_rate < 0:
+        errors["points_rate"] = _("Un nombre entier de points, par exemple 1.")
     if errors:
         rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
         return render_template("admin/customers.html", customers=rows, q="", errors=errors,
@@ -59,6 +67,10 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
     g.estate.referral_referee_bonus_cents = bonuses["referral_referee"]
     g.estate.cagnotte_step_cents = bonuses["cagnotte_step"]
     g.estate.cagnotte_voucher_cents = bonuses["cagnotte_voucher"]
+    g.estate.points_mode = mode
+    g.estate.points_rate = points_rate
+    g.estate.points_min_order_cents = bonuses["points_min_order"]
+    g.estate.points_value_cents = bonuses["points_value"]
     g.estate.loyalty_enabled = bool(request.form.get("loyalty_enabled"))
     g.estate.loyalty_particulier_bp, g.estate.loyalty_pro_bp = rates["loyalty_particulier"], rates["loyalty_pro"]
     db.session.commit()

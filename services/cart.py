@@ -60,6 +60,8 @@ class Pricing:
     gift_choices: tuple[tuple[int, int], ...] = ()
     loyalty_cents: int = 0  #: avoir fidélité the customer wants to use (capped by balance and total)
     referee_bonus_cents: int = 0  #: "bonus filleul" of a first order through a sponsor's link
+    points: int = 0  #: loyalty points the customer wants to use
+    point_value_cents: int = 0  #: worth of 100 points at this estate
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class CartView:
     promotions: promotion_engine.Result | None = None
     available: list[promotion_engine.Promotion] = field(default_factory=list)
     loyalty_used_cents: int = 0
+    points_used: int = 0
     voucher_ids: tuple[int, ...] = ()
     voucher_codes: tuple[str, ...] = ()
 
@@ -227,7 +230,15 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
     promos = promotion_store.for_engine(session, pricing.customer, include_vat, _gift_prices(session, view.price_list))
     result = promotion_engine.apply(promos, lines, context)
     usable = vouchers.find_usable(session, pricing.customer, pricing.codes)
-    loyalty = _loyalty_adjustments(lines, result, pricing, [(f"Bon d'achat {v.code}", v.amount_cents) for v in usable])
+    points = min(max(pricing.points, 0), pricing.customer.points_balance if pricing.customer is not None else 0)
+    points_cents = points * pricing.point_value_cents // 100
+    extra = [(f"Bon d'achat {v.code}", v.amount_cents) for v in usable]
+    if points_cents > 0:
+        extra.append((f"Points fidélité ({points} points)", points_cents))
+    loyalty = _loyalty_adjustments(lines, result, pricing, extra)
+    points_reduced = -sum(a.amount_cents for a in loyalty if a.reason.startswith("Points fidélité"))
+    if points_cents > 0:  # a capped reduction only costs the points it is worth (rounded up)
+        points = min(points, -(-points_reduced * 100 // pricing.point_value_cents))
     items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
     quote = quoting.price(items, prices_include_vat=include_vat, shipping_ttc_cents=shipping_ttc_cents,
                           shipping_label=shipping_label, adjustments=[*result.adjustments, *loyalty],
@@ -236,6 +247,7 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
     return replace(view, quote=quote, pricing=pricing, promotions=result,
                    available=promotion_engine.available(promos, lines, context),
                    loyalty_used_cents=-sum(a.amount_cents for a in loyalty if a.reason == LOYALTY_REASON),
+                   points_used=points if points_cents > 0 and points_reduced > 0 else 0,
                    voucher_ids=tuple(v.id for v in usable), voucher_codes=tuple(v.code for v in usable))
 
 

@@ -123,6 +123,7 @@ class CheckoutData:
     delivery_key: str
     ship_to_billing: bool = True
     loyalty_cents: int = 0
+    points: int = 0
     referral_code: str | None = None
     shipping_name: str = ""
     shipping_street: str = ""
@@ -155,7 +156,7 @@ CASH_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)  #: "paiement comptant": t
 def quote_for(session: Session, estate: Estate, view: carts.CartView, option: delivery.DeliveryOption,
               country: str, postcode: str, payment_mode: PaymentMode | None = None,
               now: datetime | None = None, loyalty_cents: int = 0,
-              referee_bonus_cents: int = 0) -> tuple[quoting.Quote, object, carts.CartView]:
+              referee_bonus_cents: int = 0, points: int = 0) -> tuple[quoting.Quote, object, carts.CartView]:
     """The cart priced with its delivery, destination and payment mode, promotions
     included; returns (quote, shipping zone or None, the repriced view).
 
@@ -172,7 +173,8 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
     escompte = view.price_list.cash_discount_bp if (
         view.price_list is not None and payment_mode in CASH_MODES and base.customer_kind == "professionnel") else 0
     pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte,
-                      loyalty_cents=loyalty_cents, referee_bonus_cents=referee_bonus_cents)
+                      loyalty_cents=loyalty_cents, referee_bonus_cents=referee_bonus_cents, points=points,
+                      point_value_cents=estate.points_value_cents if estate.points_mode != "off" else 0)
     priced = carts.reprice(session, view, pricing, shipping_ttc_cents=shipping, shipping_label=str(_l("Frais de port")),
                            free_shipping_label=str(_l("Frais de port offerts")))
     return priced.quote, zone, priced
@@ -208,7 +210,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     ship_postcode = data.postcode if data.ship_to_billing else data.shipping_postcode
     bonus, sponsor = referrals.referee_bonus(session, estate, data.referral_code, user)
     quote, zone, priced = quote_for(session, estate, view, option, ship_country, ship_postcode, data.payment_mode, now,
-                                    data.loyalty_cents, bonus)
+                                    data.loyalty_cents, bonus, data.points)
 
     wanted: dict[int, list] = {}
     for row in view.rows:
@@ -268,7 +270,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     session.flush()
     applied = list(priced.promotions.applied) if priced.promotions else []
     promotion_store.redeem(session, applied, order.id, customer.id)  # only coded ones count uses
-    loyalty.spend(session, order, customer, priced.loyalty_used_cents)
+    loyalty.spend(session, order, customer, priced.loyalty_used_cents, priced.points_used)
     vouchers.use(session, list(priced.voucher_ids), order)
     if sponsor is not None:
         referrals.record(session, estate, sponsor, customer, order, bonus)

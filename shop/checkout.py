@@ -57,7 +57,8 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
         user = current_user if current_user.is_authenticated else None
         bonus, _sponsor = referrals.referee_bonus(db.session, g.estate, referral_code(), user)
         quote, _zone, _view = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "",
-                                               mode, utcnow(), form.loyalty.cents or 0, bonus)
+                                               mode, utcnow(), form.loyalty.cents or 0, bonus,
+                                               _points(form))
     except delivery.DeliveryUnavailable:
         return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
     return quote, None
@@ -66,8 +67,11 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
 def _render(form: CheckoutForm, view: carts.CartView, options, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
     quote, shipping_error = _summary(view, form, options)
     country = form.shipping_country.data if form.ship_elsewhere.data else form.country.data
-    balance = view.pricing.customer.loyalty_balance_cents if view.pricing and view.pricing.customer else 0
+    customer = view.pricing.customer if view.pricing else None
+    balance = customer.loyalty_balance_cents if customer else 0
+    points_balance = customer.points_balance if customer and g.estate.points_mode != "off" and g.estate.points_value_cents else 0
     context = dict(form=form, view=view, estate=g.estate, quote=quote, shipping_error=shipping_error, balance=balance,
+                   points_balance=points_balance,
                    conditions=_conditions(country or "FR"), error=error, options=options)
     if request.htmx and request.htmx.target == "checkout-summary":
         return render_block("shop/checkout.html", "summary", **context)
@@ -132,6 +136,11 @@ def _checkout_user(form: CheckoutForm):  # type: ignore[no-untyped-def]
     return user
 
 
+def _points(form: CheckoutForm) -> int:
+    value = form.points.data
+    return value if isinstance(value, int) and 0 < value <= 10_000_000 else 0
+
+
 def _data(form: CheckoutForm) -> orders.CheckoutData:
     elsewhere = bool(form.ship_elsewhere.data)
     return orders.CheckoutData(
@@ -144,7 +153,8 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         shipping_name=(form.shipping_name.data or "").strip(), shipping_street=(form.shipping_street.data or "").strip(),
         shipping_postcode=(form.shipping_postcode.data or "").strip(),
         shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
-        note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0, referral_code=referral_code())
+        note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0, referral_code=referral_code(),
+        points=_points(form))
 
 
 def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-untyped-def]

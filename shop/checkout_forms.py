@@ -6,9 +6,9 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from admin.forms import EurosField
 from services.accounts import MIN_PASSWORD_LENGTH
@@ -50,6 +50,7 @@ class CheckoutForm(FlaskForm):
     shipping_country = SelectField(_l("Pays de livraison"), choices=_countries, default="FR")
     payment_mode = RadioField(_l("Paiement"), validators=[DataRequired(_l("Choisissez un mode de paiement."))])
     loyalty = EurosField(_l("Utiliser mon avoir fidélité (€)"))
+    points = IntegerField(_l("Utiliser mes points"), validators=[Optional(), NumberRange(0, 10_000_000, _l("Nombre de points invalide."))])
     note = TextAreaField(_l("Un message pour le domaine (facultatif)"), validators=[Optional(), Length(max=2000)])
     accept_conditions = BooleanField(_l("J'ai lu et j'accepte les conditions générales de vente"),
                                      validators=[DataRequired(_l("Vous devez accepter les conditions de vente."))])
