@@ -78,3 +78,24 @@ def accounts(session: Session, user: User) -> list[EstateAccount]:
             result.append(EstateAccount(estate, customer, ledger, vouchers.of_customer(session, customer),
                                         vouchers.progress(estate, customer, spent)))
         return result
+
+
+ADDRESS_FIELDS = ("billing_street", "billing_postcode", "billing_city", "shipping_street", "shipping_postcode",
+                  "shipping_city")
+
+
+def update_addresses(session: Session, user: User, customer_id: int, form) -> bool:  # type: ignore[no-untyped-def]
+    """Validate and apply; False when the line is not the user's (nothing changes)."""
+    from models import EstateCustomer
+
+    with all_estates(session):
+        customer = session.scalars(select(EstateCustomer).where(
+            EstateCustomer.id == customer_id,
+            (EstateCustomer.user_id == user.id) | (EstateCustomer.email == user.email))).first()
+        if customer is None:
+            return False
+        if form.validate():
+            for name in ADDRESS_FIELDS:
+                setattr(customer, name, (getattr(form, name).data or "").strip())
+            session.flush()
+        return True

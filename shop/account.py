@@ -12,7 +12,7 @@ from services import accounts, customer_orders, mail
 from services import cart as carts
 from services.web import pdf_response
 from shop import account_bp
-from shop.forms import ForgotPasswordForm, LoginForm, ProfileForm, ProRegisterForm, RegisterForm, ResetPasswordForm
+from shop.forms import AddressForm, ForgotPasswordForm, LoginForm, ProfileForm, ProRegisterForm, RegisterForm, ResetPasswordForm
 from shop.site import url_is_local
 
 
@@ -162,3 +162,19 @@ def order_document(order_id: int, kind: str):  # type: ignore[no-untyped-def]
         abort(404)
     db.session.commit()  # an order form rendered for the first time is archived
     return pdf_response(document)
+
+
+@account_bp.post("/adresses/<int:customer_id>")
+@login_required
+def addresses(customer_id: int):  # type: ignore[no-untyped-def]
+    """The billing and delivery addresses an estate keeps for this customer (prefilled
+    at its checkout). :raise 404: not the user's own line of a customer file."""
+    form = AddressForm()
+    if not customer_orders.update_addresses(db.session, current_user, customer_id, form):
+        abort(404)
+    if form.errors:
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        return overview(), 422
+    db.session.commit()
+    flash(_("Vos adresses sont enregistrées."), "success")
+    return redirect(url_for("account.overview"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
@@ -68,3 +70,18 @@ class ProfileForm(FlaskForm):
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
     last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
     phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)])
+
+
+class AddressForm(FlaskForm):
+    billing_street = StringField(_l("Adresse de facturation"), validators=[Optional(), Length(max=200)])
+    billing_postcode = StringField(_l("Code postal"), validators=[Optional(), Length(max=10)])
+    billing_city = StringField(_l("Commune"), validators=[Optional(), Length(max=100)])
+    shipping_street = StringField(_l("Adresse de livraison"), validators=[Optional(), Length(max=200)])
+    shipping_postcode = StringField(_l("Code postal de livraison"), validators=[Optional(), Length(max=10)])
+    shipping_city = StringField(_l("Commune de livraison"), validators=[Optional(), Length(max=100)])
+
+    def validate_billing_postcode(self, field: StringField) -> None:
+        if field.data and not re.fullmatch(r"\d{5}", field.data.strip()):
+            raise ValidationError(_l("Un code postal français compte 5 chiffres."))
+
+    validate_shipping_postcode = validate_billing_postcode

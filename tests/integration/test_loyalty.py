@@ -198,3 +198,20 @@ def test_the_profile_is_edited_with_french_messages(app):
     assert client.post("/compte/profil", data={"first_name": "Claire", "last_name": "", "phone": ""}).status_code == 422
     assert client.post("/compte/profil", data={"first_name": "Claire", "last_name": "Dupuis", "phone": "0600"}).status_code == 302
     assert "Claire Dupuis" in text_of(client.get("/compte/"))
+
+
+def test_the_customer_edits_the_addresses_an_estate_keeps(app):
+    customer = _customer(app, "client@chai.example")
+    client = visitor(app)
+    login(client, "client@chai.example")
+    response = client.post(f"/compte/adresses/{customer.id}", data={
+        "billing_street": "5 rue Neuve", "billing_postcode": "69002", "billing_city": "Lyon"})
+    assert response.status_code == 302
+    assert _customer(app, "client@chai.example").billing_street == "5 rue Neuve"
+    bad = client.post(f"/compte/adresses/{customer.id}", data={"billing_postcode": "ABC"})
+    assert bad.status_code == 422
+    assert _customer(app, "client@chai.example").billing_postcode == "69002"
+    stranger = visitor(app)
+    login(stranger, "caviste@chai.example")
+    assert stranger.post(f"/compte/adresses/{customer.id}", data={"billing_street": "x"}).status_code == 404
+    assert "5 rue Neuve" in text_of(client.get("/compte/"))
