@@ -741,6 +741,8 @@ class Promotion(EstateOwned, db.Model):
     max_uses: Mapped[int | None] = mapped_column(Integer)  #: in total
     max_uses_per_customer: Mapped[int | None] = mapped_column(Integer)
     uses_count: Mapped[int] = mapped_column(Integer, default=0)  #: moved only by a guarded UPDATE
+    #: seed 003 "codes promo gagnés": a paid order of at least this much wins the code
+    won_above_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

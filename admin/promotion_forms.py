@@ -53,6 +53,7 @@ class PromotionForm(FlaskForm):
     code = StringField(_l("Code promo (vide : promotion automatique)"), validators=[Optional(), Length(max=40)])
     is_public = BooleanField(_l("Code visible par tous les visiteurs"))
     customers = SelectMultipleField(_l("Réservé à ces clients (aucun : tous)"), coerce=int)
+    won_above = EurosField(_l("Code gagné par les clients dont une commande payée atteint (€)"))
     max_uses = IntegerField(_l("Utilisations au total (vide : illimité)"), validators=[Optional(), NumberRange(1, 1_000_000, _l("Nombre invalide."))])
     max_uses_per_customer = IntegerField(_l("Utilisations par client (vide : illimité)"), validators=[Optional(), NumberRange(1, 1000, _l("Nombre invalide."))])
     is_active = BooleanField(_l("Active"), default=True)

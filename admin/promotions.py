@@ -46,6 +46,7 @@ def _values(form: PromotionForm) -> dict:
         "pickup_only": form.pickup_only.data, "cumulative": form.cumulative.data, "priority": form.priority.data or 0,
         "code": form.code.data, "is_public": form.is_public.data, "max_uses": form.max_uses.data,
         "max_uses_per_customer": form.max_uses_per_customer.data, "is_active": form.is_active.data,
+        "won_above_cents": form.won_above.cents or 0,
         "target_wine_ids": form.target_wines.data or [], "gift_wine_ids": form.gift_wines.data or [],
         "customer_ids": form.customers.data or [],
     }
@@ -105,6 +106,7 @@ def _fill(form: PromotionForm, p: Promotion) -> None:
     form.customers.data = [c.id for c in p.customers]
     form.max_uses.data, form.max_uses_per_customer.data = p.max_uses, p.max_uses_per_customer
     form.is_active.data = p.is_active
+    form.won_above.data = format_euros_plain(p.won_above_cents) if p.won_above_cents else ""
 
 
 @bp.post("/promotions/<int:promotion_id>/envoyer")

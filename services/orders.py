@@ -390,6 +390,8 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
         loyalty.earn(session, estate, order)
         referrals.reward_sponsor(session, order, now)
         vouchers.on_paid(session, estate, order, public_url)
+        promotion_store.award_won_codes(session, estate, order, session.get(EstateCustomer, order.customer_id),
+                                        public_url)
     elif to is S.SHIPPED:
         order.shipped_at = now
         order.tracking_number = tracking_number.strip()[:80]

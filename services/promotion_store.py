@@ -59,7 +59,7 @@ def save(session: Session, estate_id: int, promotion: Promotion | None, values: 
     promotion.target_wines = _rows(session, Wine, ids["target_wine_ids"])
     promotion.gift_wines = _rows(session, Wine, ids["gift_wine_ids"])
     promotion.customers = _rows(session, EstateCustomer, ids["customer_ids"])
-    promotion.restricted_to_customers = bool(promotion.customers)
+    promotion.restricted_to_customers = bool(promotion.customers) or promotion.won_above_cents > 0
     session.flush()
     return promotion
 
@@ -168,3 +168,32 @@ def send_code(session: Session, estate, promotion: Promotion, shop_url: str) -> 
                             subject=f"{estate.name} - Votre code promo {promotion.code}", customer=customer,
                             estate=estate, promotion=promotion, shop_url=shop_url, one_day=timedelta(days=1))
     return len(promotion.customers)
+
+
+def award_won_codes(session: Session, estate, order, customer: EstateCustomer, public_url: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Seed 003 "codes promo gagnés": a paid order of at least ``won_above_cents`` adds
+    the customer to the code's customers and emails the code, once per customer."""
+    from services.loyalty import credit_base_cents
+
+    base = credit_base_cents(order)
+    won = []
+    rows = session.scalars(select(Promotion).where(Promotion.is_active.is_(True), Promotion.code.is_not(None),
+                                                   Promotion.won_above_cents > 0,
+                                                   Promotion.won_above_cents <= base)
+                           .options(selectinload(Promotion.customers))).all()
+    for promotion in rows:
+        if customer in promotion.customers:
+            continue
+        promotion.customers.append(customer)
+        promotion.restricted_to_customers = True
+        session.flush()
+        from datetime import timedelta
+
+        from services import mail
+
+        mail.queue_template(session, "promo_code", recipient=customer.email, estate_id=promotion.estate_id,
+                            subject=f"{estate.name} - Vous avez gagné le code {promotion.code}", customer=customer,
+                            estate=estate, promotion=promotion, one_day=timedelta(days=1),
+                            shop_url=f"{public_url.rstrip('/')}/{estate.slug}/panier")
+        won.append(promotion.code)
+    return won

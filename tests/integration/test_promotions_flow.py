@@ -315,3 +315,29 @@ def test_a_reserved_code_is_emailed_to_the_chosen_customers(db_file, smtp):
     messages = smtp.mailbox.wait_for(2)
     assert sorted(m["To"] for m in messages) == emails
     assert all("MERCI" in m.as_string() for m in messages)
+
+
+def test_a_code_is_won_by_a_large_enough_paid_order_and_emailed_once(app):
+    from models import OutboxMessage
+
+    promotion_id = _promotion(app, name="Gagnant", percent_bp=1000, code="GAGNE", won_above_cents=5000,
+                              restricted_to_customers=True)
+    client = visitor(app)
+    login(client, "client@chai.example")
+    staff = visitor(app)
+    login(staff, "vigneron@vernette.example")
+    for n in range(2):
+        _cart(app, client)
+        client.post(f"/{SLUG}/commande", data=checkout_form(token=f"w{n}", email=None, password=None, confirm=None,
+                                                             delivery="pickup"))
+        with session_for(app) as session:
+            order_id = session.scalars(select(Order.id).order_by(Order.id.desc())).first()
+        staff.post(f"/gestion/{SLUG}/commandes/{order_id}/statut", data={"to": "paid"})
+    with session_for(app) as session:
+        promotion = session.get(Promotion, promotion_id)
+        assert [c.email for c in promotion.customers] == ["client@chai.example"]
+        mails = session.scalars(select(OutboxMessage.subject).where(OutboxMessage.subject.like("%gagné le code GAGNE%"))).all()
+        assert len(mails) == 1
+    _cart(app, client)
+    client.post(f"/{SLUG}/panier/code", data={"code": "GAGNE"})
+    assert "Remise -10 % (code GAGNE)" in text_of(client.get(f"/{SLUG}/panier"))
