@@ -56,6 +56,7 @@ class EstateAccount:
     ledger: list
     vouchers: list
     cagnotte: tuple[int, int]  #: (spent within the current step, step); step 0: no cagnotte
+    codes: list  #: promo codes reserved to (or won by) this customer
 
 
 def accounts(session: Session, user: User) -> list[EstateAccount]:
@@ -75,8 +76,14 @@ def accounts(session: Session, user: User) -> list[EstateAccount]:
             from services import vouchers
 
             spent = vouchers.spent_cents(session, customer)
+            from models import Promotion, promotion_customer
+
+            codes = list(session.scalars(select(Promotion).join(promotion_customer,
+                                                                promotion_customer.c.promotion_id == Promotion.id)
+                                         .where(promotion_customer.c.customer_id == customer.id,
+                                                Promotion.is_active.is_(True))))
             result.append(EstateAccount(estate, customer, ledger, vouchers.of_customer(session, customer),
-                                        vouchers.progress(estate, customer, spent)))
+                                        vouchers.progress(estate, customer, spent), codes))
         return result
 
 

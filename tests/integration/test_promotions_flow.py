@@ -338,6 +338,7 @@ def test_a_code_is_won_by_a_large_enough_paid_order_and_emailed_once(app):
         assert [c.email for c in promotion.customers] == ["client@chai.example"]
         mails = session.scalars(select(OutboxMessage.subject).where(OutboxMessage.subject.like("%gagné le code GAGNE%"))).all()
         assert len(mails) == 1
+    assert "GAGNE" in text_of(client.get("/compte/"))  # the customer area lists the code won
     _cart(app, client)
     client.post(f"/{SLUG}/panier/code", data={"code": "GAGNE"})
     assert "Remise -10 % (code GAGNE)" in text_of(client.get(f"/{SLUG}/panier"))
