@@ -85,3 +85,10 @@ def test_gdpr_export_and_anonymisation_keep_invoices_legal(app):
         assert order.email.endswith("@anonyme.invalid") and order.shipping_street == ""
         assert order.billing_name == "Camille Durand"  # invoiced: the legal billing identity stays
         assert invoice.document.content.startswith(b"%PDF")
+
+
+def test_the_card_page_has_a_plain_title(app):
+    staff = _staff(app)
+    html = staff.get(f"/gestion/{SLUG}/clients/{_customer_id(app)}").get_data(as_text=True)
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "<section" not in title and html.count('class="gdpr"') == 1
