@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+import json
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from admin import bp
 from admin.access import get_or_404
-from admin.forms import _hundredths
-from models import EstateCustomer, Order, db
-from services import loyalty, referrals
+from admin.forms import parse_hundredths
+from models import CustomerImport, CustomerKind, EstateCustomer, Order, PriceList, db
+from services import catalogue, customer_file, gdpr, loyalty, mail, referrals, vouchers
 from services.pricing import parse_euros
+from services.templating import euros
+from services.web import download
 
 
 @bp.get("/clients")
 def customers():  # type: ignore[no-untyped-def]
-    query = (request.args.get("q") or "").strip()[:100]
-    statement = select(EstateCustomer).order_by(EstateCustomer.last_name, EstateCustomer.email)
-    if query:
-        like = f"%{query.lower()}%"
-        statement = statement.where(or_(func.lower(EstateCustomer.email).like(like),
-                                        func.lower(EstateCustomer.last_name).like(like),
-                                        func.lower(EstateCustomer.first_name).like(like)))
-    rows = db.session.scalars(statement.limit(200)).all()
-    return render_template("admin/customers.html", customers=rows, q=query, errors={},
-                           referrals=referrals.for_estate(db.session))
+    return _customers_page({}, (request.args.get("q") or "").strip()[:100])
 
 
 @bp.post("/clients/fidelite")
@@ -35,16 +30,11 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
     errors = {}
     rates = {}
     for name in ("loyalty_particulier", "loyalty_pro"):
-        try:
-            rates[name] = _hundredths(request.form.get(name), message="x") or 0
-        except Exception:  # noqa: BLE001 — any parse failure is the same French message
-            rates[name] = -1
+        rates[name] = _percent_bp(request.form.get(name))
         if not 0 <= rates[name] <= 5000:
             errors[name] = _("Un pourcentage entre 0 et 50 %, par exemple 5 ou 2,5.")
     if errors:
-        rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
-        return render_template("admin/customers.html", customers=rows, q="", errors=errors,
-                               referrals=referrals.for_estate(db.session)), 422
+        return _customers_page(errors, status=422)
     bonuses = {}
     for name in ("referral_sponsor", "referral_referee", "cagnotte_step", "cagnotte_voucher", "points_min_order",
                  "points_value"):
@@ -60,9 +50,7 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
     if points_rate < 0:
         errors["points_rate"] = _("Un nombre entier de points, par exemple 1.")
     if errors:
-        rows = db.session.scalars(select(EstateCustomer).order_by(EstateCustomer.last_name).limit(200)).all()
-        return render_template("admin/customers.html", customers=rows, q="", errors=errors,
-                               referrals=referrals.for_estate(db.session)), 422
+        return _customers_page(errors, status=422)
     g.estate.referral_sponsor_bonus_cents = bonuses["referral_sponsor"]
     g.estate.referral_referee_bonus_cents = bonuses["referral_referee"]
     g.estate.cagnotte_step_cents = bonuses["cagnotte_step"]
@@ -84,13 +72,29 @@ def customer_card(customer_id: int):  # type: ignore[no-untyped-def]
     return _card(customer)
 
 
+def _percent_bp(text: str | None) -> int:
+    """"5" or "2,5" → basis points; -1 for anything that is not such a number."""
+    try:
+        return parse_hundredths(text, message="x") or 0
+    except Exception:  # noqa: BLE001 — the caller says what is wrong, in French
+        return -1
+
+
+def _customers_page(errors: dict[str, str], query: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+    statement = select(EstateCustomer).order_by(EstateCustomer.last_name, EstateCustomer.email)
+    if query:
+        like = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(EstateCustomer.email).like(like),
+                                        func.lower(EstateCustomer.last_name).like(like),
+                                        func.lower(EstateCustomer.first_name).like(like)))
+    rows = db.session.scalars(statement.limit(200)).all()
+    return render_template("admin/customers.html", customers=rows, q=query, errors=errors,
+                           referrals=referrals.for_estate(db.session)), status
+
+
 def _card(customer: EstateCustomer, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     customer_orders = db.session.scalars(select(Order).where(Order.customer_id == customer.id)
                                          .order_by(Order.created_at.desc())).all()
-    from services import vouchers
-
-    from services import catalogue
-
     return render_template("admin/customer.html", customer=customer, ledger=loyalty.ledger(db.session, customer),
                            orders=customer_orders, error=error, vouchers=vouchers.of_customer(db.session, customer),
                            price_lists=catalogue.list_price_lists(db.session)), status
@@ -114,8 +118,6 @@ def customer_loyalty(customer_id: int):  # type: ignore[no-untyped-def]
     except loyalty.InsufficientBalance:
         db.session.rollback()
         customer = get_or_404(EstateCustomer, customer_id)
-        from services.templating import euros
-
         return _card(customer, _("Le débit dépasse le solde d'avoir fidélité (%(balance)s) : rien n'a été débité.",
                                  balance=euros(customer.loyalty_balance_cents)), 422)
     flash(_("Compte fidélité mis à jour."), "success")
@@ -133,9 +135,6 @@ IMPORT_ERRORS = {
 @bp.route("/clients/import", methods=["GET", "POST"])
 def customers_import():  # type: ignore[no-untyped-def]
     """Upload a CSV: a preview with every problem; nothing is written until confirmed."""
-    from models import CustomerImport
-    from services import customer_file
-
     if request.method == "GET":
         return render_template("admin/customers_import.html", rows=None, pending=None, error=None)
     upload = request.files.get("file")
@@ -154,13 +153,6 @@ def customers_import():  # type: ignore[no-untyped-def]
 
 @bp.post("/clients/import/<int:import_id>/confirmer")
 def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
-    from models import CustomerImport
-    from services import customer_file
-
-    from flask import current_app
-
-    from services import mail
-
     pending = get_or_404(CustomerImport, import_id)
     rows = customer_file.parse(db.session, pending.content)
     created, updated = customer_file.apply(db.session, g.estate.id, rows)
@@ -181,21 +173,12 @@ def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/clients/export.csv")
 def customers_export():  # type: ignore[no-untyped-def]
-    from flask import Response
-
-    from services import customer_file
-
-    response = Response(customer_file.export(db.session), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="clients-{g.estate.slug}.csv"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(customer_file.export(db.session), "text/csv", f"clients-{g.estate.slug}.csv")
 
 
 @bp.post("/clients/<int:customer_id>")
 def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
     """The card's editable part: type, price list, individual discount, number, notes."""
-    from models import CustomerKind, PriceList
-
     customer = get_or_404(EstateCustomer, customer_id)
     form = request.form
     errors = []
@@ -208,10 +191,7 @@ def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
         price_list = get_or_404(PriceList, int(price_list_id)) if price_list_id.isdigit() and len(price_list_id) < 10 else None
         if price_list is None:
             errors.append(_("Tarif inconnu."))
-    try:
-        discount = _hundredths(form.get("discount"), message="x") or 0
-    except Exception:  # noqa: BLE001 — any parse failure is the same French message
-        discount = -1
+    discount = _percent_bp(form.get("discount"))
     if not 0 <= discount <= 10000:
         errors.append(_("La remise individuelle est un pourcentage entre 0 et 100."))
     if len(form.get("external_number", "")) > 40 or len(form.get("notes", "")) > 5000:
@@ -231,22 +211,14 @@ def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/clients/<int:customer_id>/donnees.json")
 def customer_data(customer_id: int):  # type: ignore[no-untyped-def]
     """GDPR: everything the estate holds about one customer, as JSON."""
-    from flask import jsonify
-
-    from services import gdpr
-
     customer = get_or_404(EstateCustomer, customer_id)
-    response = jsonify(gdpr.export(db.session, customer))
-    response.headers["Content-Disposition"] = f'attachment; filename="client-{customer.id}.json"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    body = json.dumps(gdpr.export(db.session, customer), ensure_ascii=False, indent=2)
+    return download(body, "application/json", f"client-{customer.id}.json")
 
 
 @bp.post("/clients/<int:customer_id>/anonymiser")
 def customer_anonymise(customer_id: int):  # type: ignore[no-untyped-def]
     """GDPR erasure: personal data goes, invoices keep what the law requires."""
-    from services import gdpr
-
     customer = get_or_404(EstateCustomer, customer_id)
     if request.form.get("confirm") != "oui":
         return _card(customer, _("Cochez la confirmation pour anonymiser ce client."), 422)

@@ -35,7 +35,7 @@ class EurosField(StringField):
                 raise ValueError(_l("Montant invalide : écrivez par exemple 12,50.")) from None
 
 
-def _hundredths(text: str | None, message: object = None) -> int | None:
+def parse_hundredths(text: str | None, message: object = None) -> int | None:
     """"13,5" → 1350, "2" → 200, "" → None. :raise ValidationError: not such a number."""
     cleaned = (text or "").replace("%", "").strip().replace(",", ".")
     if not cleaned:
@@ -97,7 +97,7 @@ class WineForm(FlaskForm):
     remove_photo = BooleanField(_l("Retirer la photo"))
 
     def validate_alcohol(self, field: StringField) -> None:
-        hundredths = _hundredths(field.data)
+        hundredths = parse_hundredths(field.data)
         field.permille = None if hundredths is None else hundredths // 10
         if hundredths is not None and (hundredths > 8000 or hundredths % 10):
             raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5."))
@@ -142,7 +142,7 @@ class PriceListForm(FlaskForm):
     cash_discount = StringField(_l("Escompte pour paiement comptant (%)"), validators=[Optional(), Length(max=6)])
 
     def validate_cash_discount(self, field: StringField) -> None:
-        bp = _hundredths(field.data, message=_l("Pourcentage invalide."))
+        bp = parse_hundredths(field.data, message=_l("Pourcentage invalide."))
         field.bp = bp or 0
         if not 0 <= field.bp <= 5000:
             raise ValidationError(_l("L'escompte doit être entre 0 et 50 %."))

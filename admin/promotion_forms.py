@@ -10,7 +10,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMu
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from admin.forms import EurosField, _hundredths
+from admin.forms import EurosField, parse_hundredths
 from models import Colour
 from services.templating import COLOUR_LABELS
 
@@ -64,7 +64,7 @@ class PromotionForm(FlaskForm):
         ok = super().validate(extra_validators)
         self.percent.bp = 0
         try:
-            self.percent.bp = _hundredths(self.percent.data, message=_l("Pourcentage invalide.")) or 0
+            self.percent.bp = parse_hundredths(self.percent.data, message=_l("Pourcentage invalide.")) or 0
         except ValidationError as exc:
             self.percent.errors = [*self.percent.errors, str(exc)]
             return False

@@ -93,3 +93,24 @@ def page(browser, live_server: LiveServer) -> Iterator:
     page = context.new_page()
     yield page
     context.close()
+
+
+def fill_customer(page, *, first: str, last: str, phone: str, street: str, postcode: str, city: str,  # type: ignore[no-untyped-def]
+                  email: str | None = None, password: str = "un-mot-de-passe") -> None:
+    """The checkout's identity and billing fields; with ``email``, the new-account ones too."""
+    if email is not None:
+        page.get_by_label("Adresse email").fill(email)
+        page.get_by_label("Choisissez un mot de passe").fill(password)
+        page.get_by_label("Confirmez le mot de passe").fill(password)
+    page.get_by_label("Prénom").fill(first)
+    page.get_by_label("Nom", exact=True).fill(last)
+    page.get_by_label("Téléphone").fill(phone)
+    page.get_by_label("Adresse", exact=True).fill(street)
+    page.locator("#postcode").fill(postcode)
+    page.get_by_label("Commune").first.fill(city)
+
+
+def accept_and_place_order(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
+    page.get_by_label("Je certifie avoir 18 ans ou plus").check()
+    page.get_by_role("button", name="Valider la commande").click()

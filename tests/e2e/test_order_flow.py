@@ -14,6 +14,7 @@ from sqlalchemy import select
 from models import Estate, Order, Price, PriceList, Wine, utcnow
 from services.demo import DEMO_PASSWORD
 from tests.conftest import session_for
+from tests.e2e.conftest import accept_and_place_order, fill_customer
 
 SLUG = "domaine-de-la-vernette"
 CUSTOMER = "e2e.client@example.com"
@@ -92,21 +93,12 @@ def test_a_visitor_orders_pays_by_test_card_and_the_vigneron_ships(browser, live
     # Checkout as a new customer, home delivery in France, test card.
     page.locator("#cart-badge").click()
     page.get_by_role("button", name="Commander").click()
-    page.get_by_label("Adresse email").fill(CUSTOMER)
-    page.get_by_label("Choisissez un mot de passe").fill("un-mot-de-passe")
-    page.get_by_label("Confirmez le mot de passe").fill("un-mot-de-passe")
-    page.get_by_label("Prénom").fill("Élise")
-    page.get_by_label("Nom", exact=True).fill("Martin")
-    page.get_by_label("Téléphone").fill("06 11 22 33 44")
-    page.get_by_label("Adresse", exact=True).fill("8 quai Saint-Vincent")
-    page.locator("#postcode").fill("69001")
-    page.get_by_label("Commune").first.fill("Lyon")
+    fill_customer(page, email=CUSTOMER, first="Élise", last="Martin", phone="06 11 22 33 44",
+                  street="8 quai Saint-Vincent", postcode="69001", city="Lyon")
     page.get_by_label("Livraison à domicile").check()
     expect(page.locator("#checkout-summary")).to_contain_text("Frais de port")
     page.get_by_label("Carte bancaire").check()
-    page.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
-    page.get_by_label("Je certifie avoir 18 ans ou plus").check()
-    page.get_by_role("button", name="Valider la commande").click()
+    accept_and_place_order(page)
 
     expect(page.get_by_text("MODE TEST")).to_be_visible()
     page.get_by_role("button", name="Payer avec la carte de test").click()

@@ -13,6 +13,7 @@ from services import orders, payment_flow
 from services.demo import DEMO_PASSWORD
 from services.tenancy import scope_to_estate
 from tests.conftest import session_for
+from tests.e2e.conftest import accept_and_place_order, fill_customer
 
 SLUG = "domaine-de-la-vernette"
 FRIEND = "filleul@example.com"
@@ -47,16 +48,8 @@ def _order(page, first: bool) -> str:  # type: ignore[no-untyped-def]
         expect(badge).to_have_text(str(total))
     page.goto(f"/{SLUG}/panier")
     page.get_by_role("button", name="Commander").click()
-    if first:
-        page.get_by_label("Adresse email").fill(FRIEND)
-        page.get_by_label("Choisissez un mot de passe").fill("un-mot-de-passe")
-        page.get_by_label("Confirmez le mot de passe").fill("un-mot-de-passe")
-    page.get_by_label("Prénom").fill("Jules")
-    page.get_by_label("Nom", exact=True).fill("Filleul")
-    page.get_by_label("Téléphone").fill("0601020304")
-    page.get_by_label("Adresse", exact=True).fill("2 rue du Pont")
-    page.locator("#postcode").fill("71000")
-    page.get_by_label("Commune").first.fill("Mâcon")
+    fill_customer(page, email=FRIEND if first else None, first="Jules", last="Filleul", phone="0601020304",
+                  street="2 rue du Pont", postcode="71000", city="Mâcon")
     page.get_by_label("Enlèvement à la propriété").check()
     page.get_by_label("Chèque").check()
     summary = page.locator("#checkout-summary")
@@ -65,9 +58,7 @@ def _order(page, first: bool) -> str:  # type: ignore[no-untyped-def]
     else:
         expect(summary).to_contain_text("Total TTC")
         expect(summary).not_to_contain_text("Bonus filleul")
-    page.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
-    page.get_by_label("Je certifie avoir 18 ans ou plus").check()
-    page.get_by_role("button", name="Valider la commande").click()
+    accept_and_place_order(page)
     return re.search(r"Commande (\S+)", page.get_by_role("heading", level=1).inner_text()).group(1)
 
 

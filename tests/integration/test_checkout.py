@@ -4,7 +4,6 @@ bottles under concurrency, payments through the Mangopay sandbox."""
 from __future__ import annotations
 
 import io
-import re
 import threading
 import urllib.parse
 import urllib.request
