@@ -235,18 +235,18 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
     extra = [(f"Bon d'achat {v.code}", v.amount_cents) for v in usable]
     if points_cents > 0:
         extra.append((f"Points fidélité ({points} points)", points_cents))
-    loyalty = _loyalty_adjustments(lines, result, pricing, extra)
-    points_reduced = -sum(a.amount_cents for a in loyalty if a.reason.startswith("Points fidélité"))
+    reductions = _order_reductions(lines, result, pricing, extra)
+    points_reduced = -sum(a.amount_cents for a in reductions if a.reason.startswith("Points fidélité"))
     if points_cents > 0:  # a capped reduction only costs the points it is worth (rounded up)
         points = min(points, -(-points_reduced * 100 // pricing.point_value_cents))
     items = [quoting.Item(r.wine.id, r.line.label, r.quantity, r.line.unit_cents, r.line.vat_rate_bp) for r in view.rows]
     quote = quoting.price(items, prices_include_vat=include_vat, shipping_ttc_cents=shipping_ttc_cents,
-                          shipping_label=shipping_label, adjustments=[*result.adjustments, *loyalty],
+                          shipping_label=shipping_label, adjustments=[*result.adjustments, *reductions],
                           gifts=result.gifts, free_shipping=result.free_shipping,
                           free_shipping_label=free_shipping_label)
     return replace(view, quote=quote, pricing=pricing, promotions=result,
                    available=promotion_engine.available(promos, lines, context),
-                   loyalty_used_cents=-sum(a.amount_cents for a in loyalty if a.reason == LOYALTY_REASON),
+                   loyalty_used_cents=-sum(a.amount_cents for a in reductions if a.reason == LOYALTY_REASON),
                    points_used=points if points_cents > 0 and points_reduced > 0 else 0,
                    voucher_ids=tuple(v.id for v in usable), voucher_codes=tuple(v.code for v in usable))
 
@@ -255,10 +255,12 @@ LOYALTY_REASON = "Avoir fidélité utilisé"
 REFEREE_REASON = "Bonus filleul (parrainage)"
 
 
-def _loyalty_adjustments(lines: list, result: promotion_engine.Result, pricing: Pricing,
-                         voucher_amounts: list[tuple[str, int]] | None = None) -> list:
-    """The avoir fidélité used, at most the balance and what is left to pay for the wines,
-    split across VAT rates like any order-level reduction."""
+def _order_reductions(lines: list, result: promotion_engine.Result, pricing: Pricing,
+                      voucher_amounts: list[tuple[str, int]] | None = None) -> list:
+    """What comes off after the promotions, in this order: the referee bonus, vouchers
+    and points (``voucher_amounts``: reason, cents), then the avoir fidélité (at most the
+    balance). Each takes at most what is left to pay for the wines and is split across
+    VAT rates like any order-level reduction."""
     balance = pricing.customer.loyalty_balance_cents if pricing.customer is not None else 0
     wanted = min(max(pricing.loyalty_cents, 0), balance)
     if wanted <= 0 and pricing.referee_bonus_cents <= 0 and not voucher_amounts:
