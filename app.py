@@ -34,7 +34,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         or os.environ.get("CHAI_INSTANCE_PATH")
         or str(ROOT / "instance")
     )
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    # static_folder=None: _register_static serves /static itself, with versioned names.
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True, static_folder=None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _load_config(app, test_config)
 
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_db(app)
     _configure_login(app)
     _register_blueprints(app)
+    _register_static(app)
     _register_templating(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -93,9 +95,18 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
     app.config["MAIL_SUPPRESS_SEND"] = app.config.get("MAIL_SUPPRESS_SEND", False)
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` (as hosting platforms write them) use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -157,6 +168,29 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     # Last: its URLs start with a variable segment, /<estate_slug>/.
     app.register_blueprint(shop.bp)
+
+
+def _register_static(app: Flask) -> None:
+    """``/static/<name>``: hashed names cached for a year (services.static_files)."""
+    from flask import send_from_directory
+
+    from services import static_files
+
+    folder = str(ROOT / "static")
+
+    def static(filename: str):  # type: ignore[no-untyped-def]
+        real, max_age = static_files.resolve(folder, filename)
+        response = send_from_directory(folder, real, max_age=max_age)
+        if max_age == static_files.IMMUTABLE_MAX_AGE:
+            response.cache_control.immutable = True
+        return response
+
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=static)
+
+    @app.url_defaults
+    def _versioned_static(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static" and "filename" in values:
+            values["filename"] = static_files.versioned(folder, values["filename"])
 
 
 def _register_templating(app: Flask) -> None:

@@ -292,6 +292,22 @@ class OutboxMessage(db.Model):
     )
 
 
+class JobRun(db.Model):
+    """One firing of a scheduled job, claimed by the first process to insert it: with
+    several gunicorn workers (or machines) each running the scheduler, the unique
+    (name, slot) makes every trigger run once (services.jobs)."""
+
+    __table_args__ = (UniqueConstraint("name", "slot", name="uq_job_run_name_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime())  #: the trigger's scheduled time
+    worker: Mapped[str] = mapped_column(String(120), default="")  #: host:pid that ran it
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
 class OutboxAttachment(db.Model):
     """A document to attach, named by its source ("order_form:42", "invoice:7") and
     fetched or rendered when the message is sent (services.documents.resolve)."""
@@ -593,8 +609,8 @@ class Order(EstateOwned, db.Model):
     customer: Mapped[EstateCustomer] = relationship()
 
     __table_args__ = (
-        UniqueConstraint("estate_id", "number"),
-        UniqueConstraint("estate_id", "checkout_token"),
+        UniqueConstraint("estate_id", "number", name="uq_shop_order_number"),
+        UniqueConstraint("estate_id", "checkout_token", name="uq_shop_order_checkout_token"),
         CheckConstraint("total_ttc_cents >= 0", name="total_non_negative"),
         CheckConstraint("shipping_ttc_cents >= 0", name="shipping_non_negative"),
     )
@@ -626,8 +642,8 @@ class OrderEvent(EstateOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
-    to_status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "from_status"))
+    to_status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "to_status"))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(160))  #: "Marie Vernay", "Client", "Mangopay"
     note: Mapped[str] = mapped_column(String(255), default="")

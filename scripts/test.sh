@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Install everything the tests need on this machine, then run the whole suite.
+# Install everything the tests need on this machine, then run the whole suite twice:
+# on SQLite, then on PostgreSQL.
 #
-# System: Debian's chromium for the Playwright browser tests (apt-get, as root or
-# through sudo), only when missing. Python: .venv with Chai and its test extras.
-# Arguments are passed to pytest (e.g. scripts/test.sh -k isolation).
+# System (apt-get, as root or through sudo, only what is missing): Debian's chromium
+# for the Playwright browser tests, and PostgreSQL's server, of which the tests start
+# a throw-away cluster in a temporary folder (tests/pgcluster.py) unless DATABASE_URL
+# names a server to use. Python: .venv with Chai and its test extras.
+# Arguments are passed to both pytest runs (e.g. scripts/test.sh -k isolation).
+# CHAI_TEST_DBS="sqlite" (or "postgresql") runs one database only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+PACKAGES=()
+command -v chromium >/dev/null 2>&1 || PACKAGES+=(chromium fonts-dejavu-core)
+if [[ -z "${DATABASE_URL:-}" ]] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    PACKAGES+=(postgresql)
+fi
+if [[ ${#PACKAGES[@]} -gt 0 ]]; then
     SUDO=""
     [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
     $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 fi
 
 PYTHON="${PYTHON:-python3}"
@@ -20,4 +29,9 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install --quiet -e ".[test]"
 PYBABEL=.venv/bin/pybabel scripts/translations.sh compile
 
-exec .venv/bin/python -m pytest "$@"
+status=0
+for database in ${CHAI_TEST_DBS:-sqlite postgresql}; do
+    echo "== tests on ${database}"
+    .venv/bin/python -m pytest --db "$database" "$@" || status=$?
+done
+exit $status

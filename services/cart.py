@@ -95,9 +95,15 @@ def wine_label(wine: Wine) -> str:
     return f"{wine.name}{vintage} — {volume}"
 
 
-def find(session: Session, token: str | None, user_id: int | None) -> Cart | None:
-    """The current estate's cart of this user (when logged in) or browser token."""
+def find(session: Session, token: str | None, user_id: int | None, *, for_update: bool = False) -> Cart | None:
+    """The current estate's cart of this user (when logged in) or browser token.
+
+    ``for_update`` locks the cart row (PostgreSQL; SQLite's write transaction already
+    excludes other writers), so two clicks at once add up instead of one overwriting
+    the other's quantity."""
     query = select(Cart).options(selectinload(Cart.lines))
+    if for_update:
+        query = query.with_for_update(of=Cart)
     if user_id is not None:
         cart = session.scalars(query.where(Cart.user_id == user_id)).first()
         if cart is not None:
@@ -108,7 +114,8 @@ def find(session: Session, token: str | None, user_id: int | None) -> Cart | Non
 
 
 def find_or_create(session: Session, estate_id: int, token: str, user_id: int | None) -> Cart:
-    cart = find(session, token, user_id)
+    """The cart to change, locked until the end of the transaction."""
+    cart = find(session, token, user_id, for_update=True)
     if cart is None:
         cart = Cart(estate_id=estate_id, token=token, user_id=user_id)
         session.add(cart)

@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import socket
+import tempfile
 import threading
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -21,8 +24,9 @@ from typing import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.pool import NullPool
 
-from app import create_app
+from app import create_app, normalise_database_url
 from models import db
 from services.demo import DEMO_PASSWORD
 from services.tenancy import allow_all_estates
@@ -36,11 +40,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_app(db_file: Path, **overrides: object) -> Flask:
+class TestDatabase:
+    """Where a test's database lives: a SQLite file, or a database on the PostgreSQL
+    server of the run (``pytest --db postgresql``); ``instance_path`` is its own folder."""
+
+    def __init__(self, url: str, instance_path: Path, backend: str) -> None:
+        self.url = url
+        self.instance_path = instance_path
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"TestDatabase({self.url!r})"
+
+
+def make_app(database: TestDatabase | Path, **overrides: object) -> Flask:
+    if isinstance(database, Path):  # a SQLite file of the test's own
+        database = TestDatabase(f"sqlite:///{database}", database.parent, "sqlite")
     config = {
         "TESTING": True,
-        "INSTANCE_PATH": str(db_file.parent),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+        "INSTANCE_PATH": str(database.instance_path),
+        "SQLALCHEMY_DATABASE_URI": database.url,
         "SECRET_KEY": TEST_SECRET,
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "127.0.0.1",
@@ -49,18 +68,120 @@ def make_app(db_file: Path, **overrides: object) -> Flask:
         "PUBLIC_URL": "http://shop.test",
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    _made_apps.append(application)
+    return application
+
+
+_made_apps: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_connections() -> Iterator[None]:
+    """Close the pools of every app a test made: PostgreSQL keeps a server process per
+    open connection, and a test database cannot be dropped while one is open."""
+    yield
+    while _made_apps:
+        with _made_apps.pop().app_context():
+            db.engine.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=("sqlite", "postgresql"), default=os.environ.get("CHAI_TEST_DB", "sqlite"),
+        help="Database of the run. postgresql uses DATABASE_URL's server when given, else starts "
+             "a throw-away cluster from Debian's packages (tests/pgcluster.py).")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") != "sqlite":
+        skip = pytest.mark.skip(reason="checks SQLite's own settings")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Alembic-migrated, demo-seeded database file, copied for each test."""
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+class PostgresServer:
+    """Creates and drops the run's databases on one PostgreSQL server."""
+
+    def __init__(self, admin_url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.admin_url = make_url(admin_url)
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.names = itertools.count()
+
+    def url(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
+    if backend != "postgresql":
+        yield None
+        return
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        yield PostgresServer(normalise_database_url(given))
+        return
+    from tests import pgcluster
+
+    folder = Path(tempfile.mkdtemp(prefix="chai-pg-"))
+    try:
+        yield PostgresServer(pgcluster.start(folder))
+    finally:
+        pgcluster.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def new_database(backend: str, pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``new_database(template=None)``: an empty database, or a copy of ``template``."""
+
+    def create(template: TestDatabase | None = None) -> TestDatabase:
+        folder = tmp_path_factory.mktemp("db")
+        if backend == "sqlite":
+            path = folder / "chai.sqlite3"
+            if template is not None:
+                shutil.copyfile(template.url.removeprefix("sqlite:///"), path)
+            return TestDatabase(f"sqlite:///{path}", folder, backend)
+        assert pg_server is not None
+        name = f"chai_test_{os.getpid()}_{next(pg_server.names)}"
+        source = template.url.rsplit("/", 1)[1] if template is not None else None
+        return TestDatabase(pg_server.create(name, source), folder, backend)
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def template_db(new_database) -> TestDatabase:  # type: ignore[no-untyped-def]
+    """An Alembic-migrated, demo-seeded database, copied for each test."""
     from flask_migrate import upgrade
 
     from services.demo import seed_demo
 
-    path = tmp_path_factory.mktemp("template") / "chai.sqlite3"
-    app = make_app(path)
+    template = new_database()
+    app = make_app(template)
     with app.app_context():
         upgrade()
         allow_all_estates(db.session)
@@ -68,22 +189,28 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return path
+    return template
 
 
 @pytest.fixture
-def db_file(template_db: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "chai.sqlite3"
-    shutil.copyfile(template_db, target)
-    return target
+def database(template_db: TestDatabase, new_database, pg_server: PostgresServer | None) -> Iterator[TestDatabase]:  # type: ignore[no-untyped-def]
+    copy = new_database(template_db)
+    yield copy
+    if pg_server is not None:
+        pg_server.drop(copy.url.rsplit("/", 1)[1])
 
 
 @pytest.fixture
-def app(db_file: Path) -> Iterator[Flask]:
-    application = make_app(db_file)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+def empty_database(new_database, pg_server: PostgresServer | None) -> Iterator[TestDatabase]:  # type: ignore[no-untyped-def]
+    fresh = new_database()
+    yield fresh
+    if pg_server is not None:
+        pg_server.drop(fresh.url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def app(database: TestDatabase) -> Flask:
+    return make_app(database)
 
 
 def visitor(app: Flask) -> FlaskClient:

@@ -148,8 +148,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['price_list_id'], ['price_list.id'], name=op.f('fk_shop_order_price_list_id_price_list'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_shop_order_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shop_order')),
-    sa.UniqueConstraint('estate_id', 'checkout_token', name=op.f('uq_shop_order_estate_id')),
-    sa.UniqueConstraint('estate_id', 'number', name=op.f('uq_shop_order_estate_id'))
+    sa.UniqueConstraint('estate_id', 'checkout_token', name='uq_shop_order_checkout_token'),
+    sa.UniqueConstraint('estate_id', 'number', name='uq_shop_order_number')
     )
     with op.batch_alter_table('shop_order', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shop_order_customer_id'), ['customer_id'], unique=False)
@@ -177,8 +177,8 @@ def upgrade():
     op.create_table('order_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
-    sa.Column('from_status', sa.Enum('pending_payment', 'paid', 'preparing', 'shipped', 'delivered', 'cancelled', name='order_status', native_enum=False, create_constraint=True, length=20), nullable=True),
-    sa.Column('to_status', sa.Enum('pending_payment', 'paid', 'preparing', 'shipped', 'delivered', 'cancelled', name='order_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('from_status', sa.Enum('pending_payment', 'paid', 'preparing', 'shipped', 'delivered', 'cancelled', name='from_status', native_enum=False, create_constraint=True, length=20), nullable=True),
+    sa.Column('to_status', sa.Enum('pending_payment', 'paid', 'preparing', 'shipped', 'delivered', 'cancelled', name='to_status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('actor_label', sa.String(length=160), nullable=False),
     sa.Column('note', sa.String(length=255), nullable=False),

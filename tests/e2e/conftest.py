@@ -1,6 +1,6 @@
 """One live server and one headless Chromium for the whole browser session.
 
-The server is the real app (CSRF on) on a migrated, demo-seeded SQLite file, served
+The server is the real app (CSRF on) on a copy of the migrated, demo-seeded database, served
 by werkzeug in a thread; Chromium is Debian's, driven by Playwright. A missing
 Chromium fails the run: a skipped browser test would prove nothing.
 """
@@ -15,7 +15,8 @@ from typing import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import SmtpServer, free_port, make_app
+from models import db
+from tests.conftest import SmtpServer, TestDatabase, free_port, make_app
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root in CI
@@ -29,10 +30,10 @@ CHROMIUM_ARGS = [
 
 
 class LiveServer:
-    def __init__(self, db_file: Path, smtp_port: int, payment_url: str) -> None:
+    def __init__(self, database: TestDatabase, smtp_port: int, payment_url: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False, MAIL_PORT=smtp_port,
+        self.app = make_app(database, WTF_CSRF_ENABLED=True, TESTING=False, MAIL_PORT=smtp_port,
                             MAIL_SEND_ON_REQUEST=True, MANGOPAY_BASE_URL=payment_url, PUBLIC_URL=self.url)
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -43,6 +44,8 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join()
+        with self.app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +66,10 @@ def live_sandbox() -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def live_server(template_db: Path, tmp_path_factory: pytest.TempPathFactory, live_smtp: SmtpServer,
-                live_sandbox) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    db_file = tmp_path_factory.mktemp("live") / "chai.sqlite3"
-    shutil.copyfile(template_db, db_file)
-    server = LiveServer(db_file, live_smtp.port, live_sandbox.base_url)
+def live_server(template_db: TestDatabase, new_database, live_smtp: SmtpServer,  # type: ignore[no-untyped-def]
+                live_sandbox) -> Iterator[LiveServer]:
+    database = new_database(template_db)
+    server = LiveServer(database, live_smtp.port, live_sandbox.base_url)
     server.start()
     yield server
     server.stop()

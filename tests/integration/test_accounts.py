@@ -124,8 +124,8 @@ def test_login_does_not_redirect_to_another_site(client):
     assert response.headers["Location"] == "/"
 
 
-def test_a_post_without_csrf_token_is_refused(db_file):
-    app = make_app(db_file, WTF_CSRF_ENABLED=True)
+def test_a_post_without_csrf_token_is_refused(database):
+    app = make_app(database, WTF_CSRF_ENABLED=True)
     client = app.test_client()
     before = user_count(app)
     data = {k: v for k, v in PRO_FORM.items() if k not in ("siret", "company_name")}
@@ -137,8 +137,8 @@ def test_a_post_without_csrf_token_is_refused(db_file):
     assert client.post("/age", data={"answer": "yes"}, headers={"HX-Request": "true"}).status_code == 400
 
 
-def test_a_post_with_the_csrf_header_is_accepted(db_file):
-    app = make_app(db_file, WTF_CSRF_ENABLED=True)
+def test_a_post_with_the_csrf_header_is_accepted(database):
+    app = make_app(database, WTF_CSRF_ENABLED=True)
     client = app.test_client()
     html = client.get("/age").get_data(as_text=True)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
@@ -152,8 +152,8 @@ def test_session_cookie_is_http_only_and_same_site(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_password_reset_by_emailed_link(db_file, smtp):
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+def test_password_reset_by_emailed_link(database, smtp):
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     client = app.test_client()
     response = client.post("/compte/mot-de-passe-oublie", data={"email": "client@chai.example"})
     assert response.status_code == 302
@@ -170,8 +170,8 @@ def test_password_reset_by_emailed_link(db_file, smtp):
     assert response.status_code == 302 and "mot-de-passe-oublie" in response.headers["Location"]
 
 
-def test_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(db_file, smtp):
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+def test_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(database, smtp):
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     client = app.test_client()
     response = client.post("/compte/mot-de-passe-oublie", data={"email": "personne@example.com"}, follow_redirects=True)
     assert "Si un compte existe pour cette adresse" in response.get_data(as_text=True)

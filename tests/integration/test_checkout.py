@@ -32,8 +32,8 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_a_guest_orders_and_gets_an_account_an_order_and_emails(db_file, smtp):
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+def test_a_guest_orders_and_gets_an_account_an_order_and_emails(database, smtp):
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     client = visitor(app)
     wine_id, _, unit = first_orderable_wine(app, VERNETTE, stock=30)
     _fill_cart(client, wine_id)
@@ -131,8 +131,8 @@ def test_twenty_concurrent_checkouts_for_the_last_six_bottles_make_one_order(app
             assert "est épuisé : retirez-le du panier." in text_of(client.get(response.headers["Location"]))
 
 
-def test_an_smtp_outage_loses_no_email_and_sends_each_once(db_file, smtp):
-    down = make_app(db_file, MAIL_PORT=1, MAIL_SEND_ON_REQUEST=True)  # nothing listens on port 1
+def test_an_smtp_outage_loses_no_email_and_sends_each_once(database, smtp):
+    down = make_app(database, MAIL_PORT=1, MAIL_SEND_ON_REQUEST=True)  # nothing listens on port 1
     client = visitor(down)
     wine_id, _, _ = first_orderable_wine(down, VERNETTE)
     _fill_cart(client, wine_id)
@@ -142,7 +142,7 @@ def test_an_smtp_outage_loses_no_email_and_sends_each_once(db_file, smtp):
         pending = session.scalars(select(OutboxMessage)).all()
         assert len(pending) == 2 and {m.status for m in pending} == {"pending"}
         assert all(m.attempts == 1 and "Error" in m.last_error for m in pending)
-    up = make_app(db_file, MAIL_PORT=smtp.port)
+    up = make_app(database, MAIL_PORT=smtp.port)
     with up.app_context():
         later = utcnow() + timedelta(minutes=5)
         assert mail.send_pending(db.session, mail.flask_mail_sender, later) == 2
@@ -156,8 +156,8 @@ def test_an_smtp_outage_loses_no_email_and_sends_each_once(db_file, smtp):
 # ------------------------------------------------------------------ card and wire
 
 
-def _card_app(db_file, sandbox, **extra):  # type: ignore[no-untyped-def]
-    return make_app(db_file, MANGOPAY_BASE_URL=sandbox.base_url, PUBLIC_URL="http://shop.test", **extra)
+def _card_app(database, sandbox, **extra):  # type: ignore[no-untyped-def]
+    return make_app(database, MANGOPAY_BASE_URL=sandbox.base_url, PUBLIC_URL="http://shop.test", **extra)
 
 
 def _pay_on_sandbox(redirect_url: str, decision: str) -> str:
@@ -178,8 +178,8 @@ def _pay_on_sandbox(redirect_url: str, decision: str) -> str:
     raise AssertionError("the sandbox did not redirect")
 
 
-def test_a_card_payment_marks_the_order_paid_and_a_replayed_notification_changes_nothing(db_file, sandbox):
-    app = _card_app(db_file, sandbox)
+def test_a_card_payment_marks_the_order_paid_and_a_replayed_notification_changes_nothing(database, sandbox):
+    app = _card_app(database, sandbox)
     client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
@@ -203,8 +203,8 @@ def test_a_card_payment_marks_the_order_paid_and_a_replayed_notification_changes
         assert len(paid_events) == 1
 
 
-def test_a_notification_alone_marks_the_order_paid_once(db_file, sandbox):
-    app = _card_app(db_file, sandbox)
+def test_a_notification_alone_marks_the_order_paid_once(database, sandbox):
+    app = _card_app(database, sandbox)
     client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
@@ -222,8 +222,8 @@ def test_a_notification_alone_marks_the_order_paid_once(db_file, sandbox):
         assert len(session.scalars(select(OrderEvent).where(OrderEvent.to_status == OrderStatus.PAID)).all()) == 1
 
 
-def test_a_refused_card_keeps_the_order_waiting_and_the_customer_can_retry(db_file, sandbox):
-    app = _card_app(db_file, sandbox)
+def test_a_refused_card_keeps_the_order_waiting_and_the_customer_can_retry(database, sandbox):
+    app = _card_app(database, sandbox)
     client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
@@ -241,8 +241,8 @@ def test_a_refused_card_keeps_the_order_waiting_and_the_customer_can_retry(db_fi
     assert statuses == ["created", "failed"]
 
 
-def test_a_bank_wire_shows_the_details_then_the_wire_marks_the_order_paid(db_file, sandbox):
-    app = _card_app(db_file, sandbox)
+def test_a_bank_wire_shows_the_details_then_the_wire_marks_the_order_paid(database, sandbox):
+    app = _card_app(database, sandbox)
     client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)
@@ -258,8 +258,8 @@ def test_a_bank_wire_shows_the_details_then_the_wire_marks_the_order_paid(db_fil
     assert order.status is OrderStatus.PAID
 
 
-def test_an_unreachable_provider_keeps_the_order_and_explains(db_file):
-    app = make_app(db_file, MANGOPAY_BASE_URL="http://127.0.0.1:1/")
+def test_an_unreachable_provider_keeps_the_order_and_explains(database):
+    app = make_app(database, MANGOPAY_BASE_URL="http://127.0.0.1:1/")
     client = visitor(app)
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
     _fill_cart(client, wine_id)

@@ -96,12 +96,12 @@ def test_another_estate_cannot_confirm_or_read_an_import(app):
     assert "anne.martin@example.com" not in other.get("/gestion/domaine-de-la-vernette/clients/export.csv").get_data(as_text=True)
 
 
-def test_imported_customers_can_be_invited_to_choose_a_password(db_file, smtp):
+def test_imported_customers_can_be_invited_to_choose_a_password(database, smtp):
     import re
 
     from tests.conftest import body_of, make_app
 
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     staff = visitor(app)
     login(staff, "vigneron@rozel.example")
     staff.post(f"/gestion/{SLUG}/clients/import", data={"file": (io.BytesIO(CSV), "clients.csv")},

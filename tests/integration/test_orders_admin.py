@@ -50,8 +50,8 @@ def test_the_state_machine_allows_only_the_documented_moves():
     assert set(orders.TRANSITIONS) == set(S)
 
 
-def test_paiement_recu_then_envoyee_swap_the_row_and_send_the_invoice(db_file, smtp):
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+def test_paiement_recu_then_envoyee_swap_the_row_and_send_the_invoice(database, smtp):
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     (order_id,) = _order(app)
     smtp.mailbox.wait_for(2)  # confirmation + copy to the estate
     staff = visitor(app)

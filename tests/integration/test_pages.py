@@ -131,10 +131,10 @@ def test_responses_vary_on_hx_request(client):
     assert "HX-Request" in client.get("/").headers.get("Vary", "")
 
 
-def test_an_unexpected_error_shows_a_french_page(db_file):
+def test_an_unexpected_error_shows_a_french_page(database):
     from tests.conftest import make_app
 
-    app = make_app(db_file, TESTING=False)
+    app = make_app(database, TESTING=False)
 
     def boom():  # type: ignore[no-untyped-def]
         raise RuntimeError("bug")

@@ -85,10 +85,10 @@ def text_of(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def render(db_file: Path):
+def render(database: Path):
     """render(template, **context) → (page texts, PDF bytes); also formats money the
     way the templates do, through render.euros(cents)."""
-    app = make_app(db_file)
+    app = make_app(database)
 
     def _render(template: str, **context: Any) -> tuple[list[str], bytes]:
         with app.test_request_context():

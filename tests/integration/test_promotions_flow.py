@@ -293,10 +293,10 @@ def test_a_gift_chosen_from_a_list(app, client):
     assert bad.status_code == 422 and "Choisissez un cadeau dans la liste." in text_of(bad)
 
 
-def test_a_reserved_code_is_emailed_to_the_chosen_customers(db_file, smtp):
+def test_a_reserved_code_is_emailed_to_the_chosen_customers(database, smtp):
     from tests.conftest import make_app
 
-    app = make_app(db_file, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
+    app = make_app(database, MAIL_PORT=smtp.port, MAIL_SEND_ON_REQUEST=True)
     promotion_id = _promotion(app, name="Merci", percent_bp=1000, code="MERCI",
                               ends_at=utcnow().replace(hour=12) + timedelta(days=10))
     with session_for(app) as session:

@@ -20,7 +20,7 @@ HEALTH_WARNING = "L'abus d'alcool est dangereux pour la santé, à consommer ave
 
 def test_the_serve_script_sets_up_an_empty_instance_and_serves_the_demo(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAI_") and k != "DATABASE_URL"}
     env.update(CHAI_INSTANCE_PATH=str(tmp_path), CHAI_PORT=str(port), CHAI_SKIP_INSTALL="1",
                PYTHONUNBUFFERED="1")
     process = subprocess.Popen([str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, env=env,
