@@ -44,6 +44,8 @@ class TestDatabase:
     """Where a test's database lives: a SQLite file, or a database on the PostgreSQL
     server of the run (``pytest --db postgresql``); ``instance_path`` is its own folder."""
 
+    __test__ = False  # not a test class, although its name starts with "Test"
+
     def __init__(self, url: str, instance_path: Path, backend: str) -> None:
         self.url = url
         self.instance_path = instance_path

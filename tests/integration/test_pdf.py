@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import flask
@@ -15,7 +14,7 @@ from pypdf import PdfReader
 from models import DeliveryKind, Estate, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, PaymentMode, utcnow
 from services.pdf import FONT_DIR, PdfError, html_to_pdf
 from services.templating import euros
-from tests.conftest import make_app
+from tests.conftest import TestDatabase, make_app
 
 HEALTH_WARNING = "L'abus d'alcool est dangereux pour la santé, à consommer avec modération."
 
@@ -85,7 +84,7 @@ def text_of(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def render(database: Path):
+def render(database: TestDatabase):
     """render(template, **context) → (page texts, PDF bytes); also formats money the
     way the templates do, through render.euros(cents)."""
     app = make_app(database)
