@@ -113,9 +113,18 @@ def _instance_secret_key(app: Flask) -> str:
     """A random key written once into instance/secret_key, never a hard-coded one."""
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        # Written aside, then linked into place: several gunicorn workers starting on a
+        # fresh instance all end up reading the one key that won, never a half-written file.
+        draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process's key won
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -234,3 +243,5 @@ def _register_cli(app: Flask) -> None:
     from services import cli
 
     app.cli.add_command(cli.chai)
+    app.cli.add_command(cli.backup_command)
+    app.cli.add_command(cli.restore_command)

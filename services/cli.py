@@ -1,6 +1,10 @@
-"""``flask chai …`` commands: demo data, serving, professional verification, outbox."""
+"""``flask chai …`` commands (demo data, serving, professional verification, outbox), and
+``flask backup`` / ``flask restore``."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -8,7 +12,7 @@ from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
 from models import ProStatus, db, utcnow
-from services import accounts, demo, mail
+from services import accounts, backup, demo, jobs, mail
 from services.tenancy import allow_all_estates
 
 
@@ -88,31 +92,52 @@ def serve_command(host: str, port: int) -> None:
         click.echo(f"Paiements : simulateur Mangopay local (mode test) sur {sandbox.base_url}")
     if app.config["PUBLIC_URL"] == "http://127.0.0.1:5000":  # the default: follow --host/--port
         app.config["PUBLIC_URL"] = f"http://{host}:{port}"
-    scheduler = start_scheduler(app)
+    scheduler = jobs.start_scheduler(app)
     click.echo(f"Chai : http://{host}:{port}/", )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         server.server_close()
         if sandbox is not None:
             sandbox.stop()
 
 
-def start_scheduler(app):  # type: ignore[no-untyped-def]
-    """Background jobs of a single-process deployment: the outbox every minute."""
-    from apscheduler.schedulers.background import BackgroundScheduler
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path: str | None) -> None:
+    """Write a consistent copy of the live database (default: instance/backups/)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    target = Path(path) if path else backup.default_path(app.instance_path, db.engine.url, datetime.now())
+    try:
+        written = backup.backup(db.engine, target)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Sauvegarde écrite : {written} ({written.stat().st_size} octets).")
 
-    def _send_outbox() -> None:
-        with app.app_context():
-            try:
-                mail.send_pending(db.session, mail.flask_mail_sender, utcnow())
-            finally:
-                db.session.remove()
 
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(_send_outbox, "interval", minutes=1, id="outbox", max_instances=1, coalesce=True)
-    scheduler.start()
-    return scheduler
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the live database by a backup made with `flask backup`."""
+    where = backup.describe(db.engine.url)
+    if not yes and not click.confirm(
+            f"Remplacer toute la base {where} par {path} ? Ce qui a été écrit depuis cette "
+            "sauvegarde sera perdu.", default=False):
+        raise click.ClickException("Restauration annulée : la base n'a pas changé.")
+    db.session.remove()
+    db.engine.dispose()  # our own connections must not hold locks the restore waits for
+    try:
+        backup.restore(db.engine, Path(path))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Base restaurée depuis {path}.")
+    click.echo("Si la sauvegarde est antérieure à la version de Chai installée, lancez `flask db upgrade`.")
+    if db.engine.url.get_backend_name() == "postgresql":
+        click.echo("Redémarrez le serveur web (gunicorn) pour qu'il reparte de la base restaurée.")

@@ -56,3 +56,21 @@ def test_the_serve_script_sets_up_an_empty_instance_and_serves_the_demo(tmp_path
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+def test_processes_starting_together_on_a_fresh_instance_share_one_secret_key(tmp_path):
+    """Four gunicorn workers booting at once must agree on the key that signs sessions."""
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        keys = list(pool.map(_secret_key_of_a_new_app, [str(tmp_path)] * 8))
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in tmp_path.iterdir() if "secret" in p.name] == ["secret_key"]
+    assert sys.platform != "linux" or oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def _secret_key_of_a_new_app(instance: str) -> str:
+    from app import create_app
+
+    return create_app({"INSTANCE_PATH": instance, "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
