@@ -134,11 +134,13 @@ def _configure_db(app: Flask) -> None:
     install_engine_listeners()
     import services.tenancy  # noqa: F401 — registers the estate filter on every Session
 
-    @app.before_request
-    def _declare_write_intent() -> None:
+    @app.url_value_preprocessor
+    def _declare_write_intent(endpoint: str | None, values: dict[str, Any] | None) -> None:
         # GET and HEAD never write: their SQLite transactions start deferred and run
-        # alongside writers; every other method takes the write lock up front.
-        view = app.view_functions.get(request.endpoint or "")
+        # alongside writers; every other method takes the write lock up front. This runs
+        # before the blueprints' URL preprocessors, whose estate lookup is the request's
+        # first query.
+        view = app.view_functions.get(endpoint or "")
         writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "chai_writes_on_get", False)
         g._write_token = set_write_intent(writes)
 

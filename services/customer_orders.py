@@ -28,7 +28,19 @@ def history(session: Session, user: User) -> list[OrderRow]:
             select(Order, Estate).join(Estate, Estate.id == Order.estate_id)
             .where(Order.user_id == user.id).order_by(Order.created_at.desc())
         ).all()
-        return [OrderRow(order, estate, invoicing.current_invoice(session, order) is not None) for order, estate in rows]
+        invoiced = _invoiced_order_ids(session, select(Order.id).where(Order.user_id == user.id))
+        return [OrderRow(order, estate, order.id in invoiced) for order, estate in rows]
+
+
+def _invoiced_order_ids(session: Session, order_ids) -> set[int]:  # type: ignore[no-untyped-def]
+    """The orders (of the ``order_ids`` subquery) that have an invoice no credit note
+    cancels (invoicing.current_invoice's rule), in one query instead of one per order."""
+    from models import Invoice, InvoiceKind
+
+    rows = session.execute(select(Invoice.id, Invoice.order_id, Invoice.kind, Invoice.credited_invoice_id)
+                           .where(Invoice.order_id.in_(order_ids))).all()
+    credited = {row.credited_invoice_id for row in rows if row.kind is InvoiceKind.CREDIT_NOTE}
+    return {row.order_id for row in rows if row.kind is InvoiceKind.INVOICE and row.id not in credited}
 
 
 def document_for_customer(session: Session, user: User, order_id: int, kind: str) -> Document | None:

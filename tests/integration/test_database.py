@@ -87,3 +87,27 @@ def test_models_and_migrations_agree(empty_database):
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []
+
+
+@pytest.mark.sqlite_only
+def test_pages_read_in_deferred_transactions_and_forms_take_the_write_lock(app, client):
+    """The estate lookup is a shop request's first query: it already knows the intent."""
+    from sqlalchemy import event
+
+    begins: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/domaine-de-la-vernette/").status_code == 200
+        assert begins == ["BEGIN"]
+        begins.clear()
+        client.post("/domaine-de-la-vernette/panier/code", data={"code": "#LAVERNETTE"})
+        assert begins and set(begins) == {"BEGIN IMMEDIATE"}
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
