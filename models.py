@@ -181,6 +181,13 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Bumped by log-out everywhere and password changes: sessions carrying an older
+    #: version are no longer accepted (checked on every request).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  #: base32; set while enrolling
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: two-factor sign-in on
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: no code reused
 
     memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
 
@@ -307,6 +314,42 @@ class JobRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (hashed like a password)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(256))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window hit counter of Flask-Limiter when its storage is the database
+    (several workers without Redis); changed only by guarded UPDATE / INSERT."""
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AuditEntry(db.Model):
+    """A back-office action that changed money or customers: who, when, what, before
+    and after. ``estate_id`` is empty for platform actions; the estate sees its own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(160), default="")
+    action: Mapped[str] = mapped_column(String(60))  #: "price.update", "order.status", …
+    subject_type: Mapped[str] = mapped_column(String(40), default="")
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(255), default="")  #: French, for the log page
+    before: Mapped[str] = mapped_column(Text, default="")  #: JSON
+    after: Mapped[str] = mapped_column(Text, default="")  #: JSON
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class OutboxAttachment(db.Model):
