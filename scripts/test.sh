@@ -5,7 +5,8 @@
 # System (apt-get, as root or through sudo, only what is missing): Debian's chromium
 # for the Playwright browser tests, and PostgreSQL's server, of which the tests start
 # a throw-away cluster in a temporary folder (tests/pgcluster.py) unless DATABASE_URL
-# names a server to use. Python: .venv with Chai and its test extras.
+# names a server to use. Python: .venv with the pinned dependencies of requirements.lock,
+# audited by pip-audit, and Chai.
 # Arguments are passed to both pytest runs (e.g. scripts/test.sh -k isolation).
 # CHAI_TEST_DBS="sqlite" (or "postgresql") runs one database only.
 set -euo pipefail
@@ -26,7 +27,13 @@ fi
 PYTHON="${PYTHON:-python3}"
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# The pinned versions of requirements.lock (scripts/lock.sh), then Chai itself.
+.venv/bin/python -m pip install --quiet -r requirements.lock "pip-audit>=2.7"
+.venv/bin/python -m pip install --quiet --no-deps -e .
+# Known vulnerabilities in the pinned versions (PyPI's advisory data). Where that
+# service cannot be reached, pip-audit lists the packages it could not check and
+# passes: the run shows it.
+.venv/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off
 PYBABEL=.venv/bin/pybabel scripts/translations.sh compile
 
 status=0
