@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, abort, g, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 
 from models import User, db
+from services.ratelimit import limiter
 
 ROOT = Path(__file__).resolve().parent
 LANGUAGES = ("fr", "en")
@@ -46,10 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     htmx.init_app(app)
     mail.init_app(app)
+    limiter.init_app(app)  # abuse limits: services/ratelimit.py
 
     _configure_db(app)
     _configure_login(app)
     _register_blueprints(app)
+    _configure_security(app)
     _register_static(app)
     _register_templating(app)
     _register_error_handlers(app)
@@ -72,6 +75,15 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         SESSION_COOKIE_SECURE=False,  # set CHAI_SESSION_COOKIE_SECURE=true behind HTTPS
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Signed-in sessions (services/security.py): logged out after SESSION_IDLE_MINUTES
+        # without a request and SESSION_MAX_HOURS after log-in, whatever happens; the
+        # password (and code) asked again before sensitive changes after REAUTH_MINUTES.
+        SESSION_IDLE_MINUTES=120,
+        SESSION_MAX_HOURS=12,
+        REAUTH_MINUTES=15,
+        REQUIRE_STAFF_TOTP=False,  #: staff and operator must use two-factor sign-in for /gestion/
+        #: where the card payment pages live (CSP form-action); the sandbox's is added
+        PAYMENT_PAGE_ORIGINS=["https://webpayment.payline.com", "https://homologation-webpayment.payline.com"],
         MAIL_SERVER="localhost",
         MAIL_PORT=25,
         MAIL_DEFAULT_SENDER="Chai <boutique@localhost>",
@@ -84,8 +96,12 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         MANGOPAY_BASE_URL="",
         MANGOPAY_CLIENT_ID="chai-demo",
         MANGOPAY_API_KEY="sandbox-api-key",
+        MANGOPAY_TIMEOUT=20,  #: seconds per API call; a lost answer is settled by the reconciliation job
         UPLOAD_DIR=os.path.join(app.instance_path, "uploads"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # Abuse limits' counters: "memory://" for one process; with several workers
+        # "chai-db://" (this database) or "redis://host:6379" (services/ratelimit.py).
+        RATELIMIT_STORAGE_URI="memory://",
     )
     app.config.from_pyfile("config.py", silent=True)
     if os.environ.get("DATABASE_URL"):
@@ -144,6 +160,14 @@ def _configure_db(app: Flask) -> None:
         writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "chai_writes_on_get", False)
         g._write_token = set_write_intent(writes)
 
+    @app.url_value_preprocessor
+    def _refuse_nul_characters(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        # PostgreSQL text cannot hold U+0000 (psycopg raises DataError: a 500) where SQLite
+        # stores it; no one types it. A bad request on both databases, before any query.
+        for pairs in ((values or {}).items(), request.args.items(multi=True), request.form.items(multi=True)):
+            if any("\x00" in str(key) or "\x00" in str(value) for key, value in pairs):
+                abort(400)
+
     @app.teardown_request
     def _forget_write_intent(exc: BaseException | None) -> None:
         token = g.pop("_write_token", None)
@@ -152,15 +176,90 @@ def _configure_db(app: Flask) -> None:
 
 
 def _configure_login(app: Flask) -> None:
+    """The login id in the session and the remember cookie is "user:version:time"
+    (services.security): a bumped session version ends every session of the user."""
+    from datetime import timedelta
+
+    from flask_login import user_loaded_from_cookie, user_logged_in
+
+    from services import security
+
     login_manager.login_view = "account.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(hours=app.config["SESSION_MAX_HOURS"]))
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        return security.load_user(db.session, user_id)
+
+    user_logged_in.connect(security.on_login, app)
+    user_loaded_from_cookie.connect(security.on_remember_restore, app)
+
+
+def _configure_security(app: Flask) -> None:
+    """Headers on every response, cookie policy, session timeouts, and two-factor sign-in
+    required for the back office when REQUIRE_STAFF_TOTP (services.security)."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    from services import security
+
+    app.config.update(security.cookie_settings(app.config))
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        csp = security.content_security_policy(security.form_action_origins(app.config))
+        for name, value in security.security_headers(secure=request.is_secure, csp=csp).items():
+            response.headers.setdefault(name, value)  # a view may send a stricter one
+        if "Cache-Control" not in response.headers and "_user_id" in session:
+            response.headers["Cache-Control"] = "private, no-store"  # a signed-in page
+        return response
+
+    @app.before_request
+    def _check_session():  # type: ignore[no-untyped-def]
+        """Log out a session whose version is stale or whose time is up; note activity."""
+        if request.endpoint in ("static", "site.upload"):
             return None
-        return db.session.get(User, int(user_id))
+        remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        if "_user_id" not in session and remember_cookie not in request.cookies:
+            return None
+        if not current_user.is_authenticated:  # ended elsewhere, or a stale remember cookie
+            if "_user_id" in session or remember_cookie in request.cookies:
+                security.end_session()
+                flash(_("Votre session a pris fin. Reconnectez-vous pour continuer."), "info")
+            return None
+        login_id = security.current_login_id()
+        now = security.now()
+        reason = security.expiry_reason(
+            auth_at=login_id.auth_at if login_id else 0, seen_at=session.get(security.SEEN_AT), now=now,
+            idle_seconds=int(app.config["SESSION_IDLE_MINUTES"]) * 60,
+            max_seconds=int(app.config["SESSION_MAX_HOURS"]) * 3600)
+        if reason is not None:
+            security.end_session()
+            flash(_("Votre session a expiré après une période d'inactivité. Reconnectez-vous.") if reason == "idle"
+                  else _("Votre session a atteint sa durée maximale. Reconnectez-vous."), "info")
+            if request.headers.get("HX-Request"):
+                return "", 204, {"HX-Refresh": "true"}  # reload the page: the login form shows
+            return None
+        seen_at = session.get(security.SEEN_AT)
+        if not isinstance(seen_at, int) or now - seen_at >= security.TOUCH_EVERY:
+            session[security.SEEN_AT] = int(now)
+        return None
+
+    def _require_staff_totp():  # type: ignore[no-untyped-def]
+        # Appended after admin.access._require_staff, which only lets the estate's staff
+        # and the operator through (and sets g.estate).
+        if not app.config.get("REQUIRE_STAFF_TOTP") or getattr(g, "estate", None) is None:
+            return None
+        if current_user.totp_enabled_at is not None:
+            return None
+        flash(_("La double authentification est obligatoire pour accéder à la gestion : "
+                "activez-la pour continuer."), "info")
+        return redirect(url_for("account.two_factor", next=request.full_path.rstrip("?")))
+
+    app.before_request_funcs.setdefault("admin", []).append(_require_staff_totp)
 
 
 def _select_locale() -> str:

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/gestion/<estate_slug>")
 
-from admin import access, customers, estate, orders, price_lists, promotions, shipping, statistics, wines  # noqa: E402,F401
+from admin import access, audit, customers, estate, orders, price_lists, promotions, shipping, statistics, wines  # noqa: E402,F401

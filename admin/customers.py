@@ -13,7 +13,9 @@ from admin import bp
 from admin.access import get_or_404
 from admin.forms import parse_hundredths
 from models import CustomerImport, CustomerKind, EstateCustomer, Order, PriceList, db
-from services import catalogue, customer_file, gdpr, loyalty, mail, referrals, vouchers
+from services import audit, catalogue, customer_file, gdpr, loyalty, mail, referrals, uploads, vouchers
+from services.database import writes_on_get
+from services.tenancy import get_owned
 from services.pricing import parse_euros
 from services.templating import euros
 from services.web import download
@@ -51,6 +53,7 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
         errors["points_rate"] = _("Un nombre entier de points, par exemple 1.")
     if errors:
         return _customers_page(errors, status=422)
+    before = audit.snapshot(g.estate, *LOYALTY_SETTINGS)
     g.estate.referral_sponsor_bonus_cents = bonuses["referral_sponsor"]
     g.estate.referral_referee_bonus_cents = bonuses["referral_referee"]
     g.estate.cagnotte_step_cents = bonuses["cagnotte_step"]
@@ -61,9 +64,16 @@ def loyalty_settings():  # type: ignore[no-untyped-def]
     g.estate.points_value_cents = bonuses["points_value"]
     g.estate.loyalty_enabled = bool(request.form.get("loyalty_enabled"))
     g.estate.loyalty_particulier_bp, g.estate.loyalty_pro_bp = rates["loyalty_particulier"], rates["loyalty_pro"]
+    audit.record(db.session, g.estate.id, current_user, "loyalty.settings", g.estate, before,
+                 audit.snapshot(g.estate, *LOYALTY_SETTINGS), "")
     db.session.commit()
     flash(_("Le programme de fidélité est enregistré."), "success")
     return redirect(url_for("admin.customers"))
+
+
+LOYALTY_SETTINGS = ("loyalty_enabled", "loyalty_particulier_bp", "loyalty_pro_bp", "referral_sponsor_bonus_cents",
+                    "referral_referee_bonus_cents", "cagnotte_step_cents", "cagnotte_voucher_cents", "points_mode",
+                    "points_rate", "points_min_order_cents", "points_value_cents")
 
 
 @bp.get("/clients/<int:customer_id>")
@@ -112,8 +122,11 @@ def customer_loyalty(customer_id: int):  # type: ignore[no-untyped-def]
     if amount <= 0 or not reason:
         return _card(customer, _("Indiquez un montant positif et un motif."), 422)
     signed = amount if request.form.get("direction") == "credit" else -amount
+    before = {"balance_cents": customer.loyalty_balance_cents}
     try:
         loyalty.post(db.session, customer, signed, "manual", reason, actor_user_id=current_user.id)
+        audit.record(db.session, g.estate.id, current_user, "loyalty.adjust", customer, before,
+                     {"balance_cents": customer.loyalty_balance_cents}, f"{euros(signed)} · {reason}")
         db.session.commit()
     except loyalty.InsufficientBalance:
         db.session.rollback()
@@ -129,6 +142,8 @@ IMPORT_ERRORS = {
     "empty": lambda: _("Le fichier est vide."),
     "no_email_column": lambda: _("La première ligne doit nommer les colonnes, dont une colonne « email »."),
     "too_many_rows": lambda: _("Le fichier dépasse 5 000 lignes : découpez-le."),
+    "too_large": lambda: _("Le fichier dépasse 4 Mo : découpez-le."),
+    "binary": lambda: _("Ce fichier n'est pas un fichier texte CSV : enregistrez-le au format CSV depuis votre tableur."),
 }
 
 
@@ -138,7 +153,12 @@ def customers_import():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("admin/customers_import.html", rows=None, pending=None, error=None)
     upload = request.files.get("file")
-    data = upload.read() if upload else b""
+    data = upload.read(uploads.MAX_CSV_BYTES + 1) if upload else b""
+    try:
+        uploads.check_csv(data)
+    except uploads.InvalidUpload as exc:
+        return render_template("admin/customers_import.html", rows=None, pending=None,
+                               error=IMPORT_ERRORS[exc.reason]()), 422
     try:
         text = customer_file.decode(data)
         rows = customer_file.parse(db.session, text)
@@ -161,6 +181,9 @@ def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
         invited = customer_file.invite_without_account(
             db.session, g.estate, [r.values["email"] for r in rows if r.ok],
             current_app.config["SECRET_KEY"], current_app.config["PUBLIC_URL"])
+    audit.record(db.session, g.estate.id, current_user, "customer.import", ("customer_import", pending.id), {},
+                 {"created": created, "updated": updated, "skipped": sum(1 for r in rows if not r.ok),
+                  "invited": invited}, pending.filename)
     db.session.delete(pending)
     db.session.commit()
     mail.deliver_now()
@@ -172,8 +195,13 @@ def customers_import_confirm(import_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/clients/export.csv")
+@writes_on_get  # the export is written to the audit log
 def customers_export():  # type: ignore[no-untyped-def]
-    return download(customer_file.export(db.session), "text/csv", f"clients-{g.estate.slug}.csv")
+    body = customer_file.export(db.session)
+    audit.record(db.session, g.estate.id, current_user, "customer.export", None, {},
+                 {"rows": db.session.scalar(select(func.count(EstateCustomer.id)))}, f"clients-{g.estate.slug}.csv")
+    db.session.commit()
+    return download(body, "text/csv", f"clients-{g.estate.slug}.csv")
 
 
 @bp.post("/clients/<int:customer_id>")
@@ -198,21 +226,27 @@ def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
         errors.append(_("Numéro client (40 caractères) ou notes (5 000 caractères) trop longs."))
     if errors:
         return _card(customer, " ".join(errors), 422)
+    before = _audited(customer)
     customer.kind = CustomerKind(kind)
     customer.price_list_id = price_list.id if price_list else None
     customer.discount_bp = discount
     customer.external_number = form.get("external_number", "").strip()
     customer.notes = form.get("notes", "").strip()
+    db.session.flush()
+    audit.record(db.session, g.estate.id, current_user, "customer.update", customer, before, _audited(customer), "")
     db.session.commit()
     flash(_("La fiche client est enregistrée."), "success")
     return redirect(url_for("admin.customer_card", customer_id=customer_id))
 
 
 @bp.get("/clients/<int:customer_id>/donnees.json")
+@writes_on_get  # the export is written to the audit log
 def customer_data(customer_id: int):  # type: ignore[no-untyped-def]
     """GDPR: everything the estate holds about one customer, as JSON."""
     customer = get_or_404(EstateCustomer, customer_id)
     body = json.dumps(gdpr.export(db.session, customer), ensure_ascii=False, indent=2)
+    audit.record(db.session, g.estate.id, current_user, "customer.data_export", customer, {}, {"format": "json"}, "")
+    db.session.commit()
     return download(body, "application/json", f"client-{customer.id}.json")
 
 
@@ -222,7 +256,18 @@ def customer_anonymise(customer_id: int):  # type: ignore[no-untyped-def]
     customer = get_or_404(EstateCustomer, customer_id)
     if request.form.get("confirm") != "oui":
         return _card(customer, _("Cochez la confirmation pour anonymiser ce client."), 422)
+    orders_count = db.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer.id))
     gdpr.anonymise(db.session, customer)
+    audit.record(db.session, g.estate.id, current_user, "customer.erase", customer, {"anonymised": False},
+                 {"anonymised": True, "orders": orders_count}, f"n° {customer.id}")
     db.session.commit()
     flash(_("Le client est anonymisé ; ses factures restent conservées comme la loi l'exige."), "success")
     return redirect(url_for("admin.customers"))
+
+
+def _audited(customer: EstateCustomer) -> dict:
+    """What the card's form changes, for the audit log; the notes' text stays out of it."""
+    price_list = get_owned(db.session, PriceList, customer.price_list_id) if customer.price_list_id else None
+    return audit.snapshot(customer, "kind", "discount_bp", "external_number") | {
+        "price_list": price_list.name if price_list else None,
+        "notes_length": len(customer.notes or "")}

@@ -14,7 +14,7 @@ from jinja2_fragments.flask import render_block
 from admin import bp
 from admin.access import get_or_404
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, db, utcnow
-from services import customer_orders, invoicing, mail, orders, payment_flow
+from services import audit, customer_orders, invoicing, mail, orders, payment_flow
 from services.web import pdf_response
 
 ACTIONS = {
@@ -77,11 +77,14 @@ def order_status(order_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             public_url = current_app.config["PUBLIC_URL"]
+            before = audit.snapshot(order, "status", "tracking_number")
             if target is OrderStatus.PAID:
                 payment_flow.mark_paid_by_hand(db.session, g.estate, order, _actor(), utcnow(), public_url)
             else:
                 orders.transition(db.session, g.estate, order, target, actor=_actor(), now=utcnow(),
                                   public_url=public_url, tracking_number=request.form.get("tracking", ""))
+            audit.record(db.session, g.estate.id, current_user, "order.status", order, before,
+                         audit.snapshot(order, "status", "tracking_number"), order.number)
             db.session.commit()
         except orders.TransitionNotAllowed:
             db.session.rollback()

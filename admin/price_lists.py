@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from admin import bp
 from admin.access import get_or_404
 from admin.forms import PriceListForm
 from models import PriceList, db
-from services import catalogue
+from services import audit, catalogue
 from services.pricing import format_euros_plain, parse_euros
 
 
@@ -29,6 +30,9 @@ def price_list_new():  # type: ignore[no-untyped-def]
             price_list = PriceList(estate_id=g.estate.id, name="", position=len(catalogue.list_price_lists(db.session)))
             _apply(form, price_list)
             db.session.add(price_list)
+            db.session.flush()
+            audit.record(db.session, g.estate.id, current_user, "price_list.create", price_list, {},
+                         _audited(price_list, []), price_list.name)
             db.session.commit()
             flash(_("Le tarif « %(name)s » est créé.", name=price_list.name), "success")
             return redirect(url_for("admin.price_list_edit", price_list_id=price_list.id))
@@ -63,6 +67,7 @@ def price_list_edit(price_list_id: int):  # type: ignore[no-untyped-def]
         if _name_taken(form.name.data.strip(), price_list.id):
             form.name.errors.append(_("Un tarif porte déjà ce nom."))
         elif not errors:
+            before = _audited(price_list, wines)
             _apply(form, price_list)
             for wine in wines:
                 current = catalogue.price_on(wine, price_list)
@@ -71,6 +76,8 @@ def price_list_edit(price_list_id: int):  # type: ignore[no-untyped-def]
                 catalogue.set_price(db.session, wine, price_list, amounts[wine.id],
                                     current.promo_amount_cents if keep_promo else None,
                                     current.promo_active if keep_promo else False)
+            audit.record(db.session, g.estate.id, current_user, "price_list.update", price_list, before,
+                         _audited(price_list, wines), price_list.name)
             db.session.commit()
             flash(_("Le tarif « %(name)s » est enregistré.", name=price_list.name), "success")
             return redirect(url_for("admin.price_list_edit", price_list_id=price_list.id))
@@ -78,6 +85,18 @@ def price_list_edit(price_list_id: int):  # type: ignore[no-untyped-def]
     status = 422 if form.is_submitted() else 200
     return render_template("admin/price_list_form.html", form=form, price_list=price_list,
                            wines=wines, values=values, errors=errors), status
+
+
+def _audited(price_list: PriceList, wines) -> dict:  # type: ignore[no-untyped-def]
+    """The list's money settings and each wine's price on it, for the audit log."""
+    prices, promos = {}, {}
+    for wine in wines:
+        label = f"{wine.name} {wine.vintage or ''}".strip() + f" (n° {wine.id})"
+        price = catalogue.price_on(wine, price_list)
+        prices[label] = price.amount_cents if price else None
+        promos[label] = price.promo_amount_cents if price and price.promo_active else None
+    settings = audit.snapshot(price_list, "name", "prices_include_vat", "cash_discount_bp")
+    return settings | ({"prices": prices, "promo_prices": promos} if wines else {})
 
 
 def _initial(wine, price_list: PriceList) -> str:  # type: ignore[no-untyped-def]

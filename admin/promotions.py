@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -13,7 +14,7 @@ from admin import bp
 from admin.access import get_or_404
 from admin.promotion_forms import BENEFIT_LABELS, PromotionForm
 from models import CustomerKind, EstateCustomer, Promotion, db
-from services import catalogue, promotion_store
+from services import audit, catalogue, promotion_store
 from services.pricing import format_euros_plain
 from services.templating import PARIS
 
@@ -75,7 +76,11 @@ def _edit(promotion: Promotion | None):  # type: ignore[no-untyped-def]
         _fill(form, promotion)
     if form.validate_on_submit():
         try:
+            before = _audited(promotion) if promotion is not None else {}
             saved = promotion_store.save(db.session, g.estate.id, promotion, _values(form))
+            audit.record(db.session, g.estate.id, current_user,
+                         "promotion.update" if promotion is not None else "promotion.create", saved, before,
+                         _audited(saved), f"{saved.name} {saved.code or ''}".strip())
             db.session.commit()
             flash(_("La promotion « %(name)s » est enregistrée.", name=saved.name), "success")
             return redirect(url_for("admin.promotions"))
@@ -84,6 +89,11 @@ def _edit(promotion: Promotion | None):  # type: ignore[no-untyped-def]
             form.code.errors = [_("Une autre promotion utilise déjà ce code.")]
     status = 422 if form.is_submitted() else 200
     return render_template("admin/promotion_form.html", form=form, promotion=promotion), status
+
+
+def _audited(p: Promotion) -> dict:
+    return audit.row(p) | {"target_wine_ids": [w.id for w in p.target_wines], "gift_wine_ids": [w.id for w in p.gift_wines],
+                           "customer_ids": [c.id for c in p.customers]}
 
 
 def _fill(form: PromotionForm, p: Promotion) -> None:

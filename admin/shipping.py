@@ -6,10 +6,11 @@ import re
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from admin import bp
 from models import ShippingZone, db
-from services import delivery
+from services import audit, delivery
 from services.pricing import format_euros_plain, parse_euros
 
 EXTRA_ROWS = 2
@@ -29,6 +30,7 @@ def shipping():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         bands = _parse_bands(errors)
         settings = _parse_settings(errors)
+        before = _audited(estate)
         if not errors:
             try:
                 delivery.replace_grid(db.session, estate.id, bands)
@@ -37,6 +39,7 @@ def shipping():  # type: ignore[no-untyped-def]
         if not errors:
             for name, value in settings.items():
                 setattr(estate, name, value)
+            audit.record(db.session, estate.id, current_user, "shipping.update", estate, before, _audited(estate), "")
             db.session.commit()
             flash(_("Les réglages de livraison et de paiement sont enregistrés."), "success")
             return redirect(url_for("admin.shipping"))
@@ -51,6 +54,12 @@ def shipping():  # type: ignore[no-untyped-def]
                            zone_labels=delivery.ZONE_LABELS,
                            free_above=format_euros_plain(estate.free_shipping_above_cents)
                            if estate.free_shipping_above_cents is not None else ""), 422 if errors else 200
+
+
+def _audited(estate) -> dict:  # type: ignore[no-untyped-def]
+    """The grid (zone → first bottle of each band → price) and the settings, for the audit log."""
+    grid = {zone.value: {str(r.min_bottles): r.price_cents for r in rates} for zone, rates in delivery.grid(db.session).items()}
+    return audit.snapshot(estate, *FLAGS, "free_shipping_above_cents", "order_prefix", "notification_email") | {"grid": grid}
 
 
 def _row_count(zone: ShippingZone) -> int:

@@ -7,6 +7,7 @@ from datetime import date
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +17,7 @@ from admin.access import get_or_404
 from admin.forms import WineForm, WineRowForm
 from admin.images import discard, store_uploaded
 from models import Colour, PriceList, VatRate, Wine, WineImage, db
-from services import catalogue
+from services import audit, catalogue
 from services.pricing import format_euros_plain
 
 CHANGE_MESSAGES = {
@@ -88,6 +89,7 @@ def wine_row_edit(wine_id: int):  # type: ignore[no-untyped-def]
         available_again_year=form.available_again_year.data,
         is_visible=form.is_visible.data,
     )
+    before = _audited(wine, price)
     try:
         catalogue.apply_quick_edit(db.session, wine, price_list, edit, date.today())
     except catalogue.InvalidWineChange as exc:
@@ -96,8 +98,18 @@ def wine_row_edit(wine_id: int):  # type: ignore[no-untyped-def]
         field, message = CHANGE_MESSAGES[(exc.field, exc.code)]
         getattr(form, field).errors = [str(message)]
         return _row(wine, price_list, form, 422)
+    audit.record(db.session, g.estate.id, current_user, "price.update", wine, before,
+                 _audited(wine, catalogue.price_on(wine, price_list)),
+                 f"{wine.name} {wine.vintage or ''} · {price_list.name}")
     db.session.commit()
     return _row(wine, price_list)
+
+
+def _audited(wine: Wine, price) -> dict:  # type: ignore[no-untyped-def]
+    """What the "Modifier" row changes, for the audit log."""
+    money = (audit.snapshot(price, "amount_cents", "promo_amount_cents", "promo_active") if price
+             else {"amount_cents": None, "promo_amount_cents": None, "promo_active": False})
+    return money | audit.snapshot(wine, "vintage", "stock", "is_available", "is_visible")
 
 
 def _fill_row_form(form: WineRowForm, wine: Wine, price) -> None:  # type: ignore[no-untyped-def]

@@ -7,13 +7,14 @@ import re
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
-from models import Estate, EstateStaff, ProStatus, Role, User
+from models import Estate, EstateStaff, ProStatus, Role, User, utcnow
+from services import passwords, security
 from services.tenancy import all_estates
 
 RESET_TOKEN_MAX_AGE = 3600  #: seconds a password-reset link stays valid
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 
 class EmailTaken(Exception):
@@ -88,7 +89,7 @@ def register_user(
         raise EmailTaken(email)
     user = User(
         email=email,
-        password_hash=generate_password_hash(password),
+        password_hash=passwords.hash_password(password),
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         phone=phone.strip(),
@@ -111,10 +112,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
+    if passwords.needs_rehash(user.password_hash):  # made under an older policy
+        user.password_hash = passwords.hash_password(password)
+        session.flush()
     return user
 
 
-_DUMMY_HASH = generate_password_hash("chai-dummy-password")
+_DUMMY_HASH = passwords.hash_password("chai-dummy-password")
 
 
 def set_pro_status(session: Session, email: str, status: ProStatus) -> User:
@@ -155,8 +159,12 @@ def user_for_reset_token(
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    user.password_hash = generate_password_hash(password)
+    """Change the password and end every session of the user (security.bump_session_version;
+    the caller re-issues its own session if it keeps it)."""
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
     session.flush()
+    security.bump_session_version(session, user)
 
 
 def manageable_estates(session: Session, user: User) -> list[Estate]:

@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import JobRun, db, utcnow
-from services import mail
+from services import mail, ratelimit, reconciliation
 from services.tenancy import allow_all_estates
 
 log = logging.getLogger("chai.jobs")
@@ -92,6 +92,8 @@ def prune_job_runs(session: Session, now: datetime) -> None:
 JOBS: list[Job] = [
     Job("outbox", every(minutes=1), send_outbox),
     Job("prune-job-runs", daily(hour=3, minute=17), prune_job_runs),
+    Job("reconcile-payments", every(minutes=5), reconciliation.run),  # lost provider answers
+    Job("prune-rate-limits", every(hours=1), ratelimit.prune_expired),  # closed windows of chai-db://
 ]
 
 
@@ -232,8 +234,10 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
             # Each due time is its own slot, claimed on its own: after a stall the
             # process catches up on every slot no other process took.
             "coalesce": False,
-            # Not twice at once in one process; another process takes the next slot.
-            "max_instances": 1,
+            # A run slower than the interval does not drop the next slot: it may start
+            # beside it, here or in another process. Each slot is still claimed once,
+            # and every job is safe to run concurrently (it must be, across processes).
+            "max_instances": 3,
             "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
         },
     )

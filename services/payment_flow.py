@@ -4,25 +4,51 @@ The order is committed before any call to the provider. Each pay-in attempt is a
 Payment row whose idempotency key is stored (and committed by the caller) before
 the provider is called, so a retry sends the same key and cannot charge twice.
 Return URLs and notifications are hints: the pay-in is fetched again from the
-provider, and the guarded status changes make every replay a no-op.
+provider, and the guarded status changes make every replay a no-op. An attempt whose
+answer was lost (a 500, a timeout) is settled later from the provider's state by the
+reconciliation job (services.reconciliation), through the same :func:`apply_payin`.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Estate, Order, OrderStatus, Payment, PaymentHook, PaymentMode, PaymentStatus, User
 from services import orders
-from services.payments import FAILED, SUCCEEDED, PayIn, PaymentProvider
+from services.payments import FAILED, SUCCEEDED, PayIn, PaymentError, PaymentProvider
 from services.tenancy import all_estates
+
+if TYPE_CHECKING:
+    from services.payments.mangopay import MangopayProvider
 
 PROVIDER_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)
 SYSTEM = orders.Actor(None, "Paiement en ligne")
+
+
+def configured_provider(app: Flask) -> MangopayProvider:
+    """The app's Mangopay (or local sandbox) client, one per configuration and process.
+    ``MANGOPAY_TIMEOUT`` bounds each API call (seconds).
+
+    :raise PaymentError: ``MANGOPAY_BASE_URL`` is not configured.
+    """
+    from services.payments.mangopay import MangopayProvider
+
+    config = app.config
+    key = (config.get("MANGOPAY_CLIENT_ID"), config.get("MANGOPAY_API_KEY"), config.get("MANGOPAY_BASE_URL"),
+           float(config.get("MANGOPAY_TIMEOUT") or 20))
+    cache = app.extensions.setdefault("chai_payment_providers", {})
+    if key not in cache:
+        if not key[2]:
+            raise PaymentError("MANGOPAY_BASE_URL is not configured")
+        cache[key] = MangopayProvider(client_id=key[0], api_key=key[1], base_url=key[2], timeout=key[3])
+    return cache[key]
 
 
 def open_payment(session: Session, order: Order, provider_name: str) -> Payment:
@@ -60,13 +86,17 @@ def submit(session: Session, provider: PaymentProvider, payment: Payment, order:
         payin = provider.create_bank_wire_payin(payer_id=payer_id, wallet_id=wallet_id,
                                                 amount_cents=payment.amount_cents, tag=order.number,
                                                 idempotency_key=payment.idempotency_key)
-    payment.provider_payin_id = payin.id
-    payment.redirect_url = payin.redirect_url or ""
-    payment.wire_reference = payin.wire_reference or ""
-    payment.bank_iban, payment.bank_bic = payin.bank_iban or "", payin.bank_bic or ""
-    payment.bank_owner = payin.bank_owner or ""
+    for name, value in payin_columns(payin).items():
+        setattr(payment, name, value)
     session.flush()
     return payin
+
+
+def payin_columns(payin: PayIn) -> dict[str, Any]:
+    """What a Payment row records of the pay-in its attempt created."""
+    return dict(provider_payin_id=payin.id, redirect_url=payin.redirect_url or "",
+                wire_reference=payin.wire_reference or "", bank_iban=payin.bank_iban or "",
+                bank_bic=payin.bank_bic or "", bank_owner=payin.bank_owner or "")
 
 
 def apply_payin(session: Session, provider_name: str, payin: PayIn, now: datetime, public_url: str) -> Payment | None:

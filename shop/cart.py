@@ -14,7 +14,8 @@ from jinja2_fragments.flask import render_blocks
 
 from models import Wine, db, utcnow
 from services import cart as carts
-from services import catalogue, orders, promotion_store
+from services import catalogue, orders, promotion_store, ratelimit
+from services.ratelimit import limiter
 from services.tenancy import get_owned
 from shop import bp
 
@@ -25,6 +26,20 @@ CART_MESSAGES = {
     "negative": lambda p: _("La quantité doit être un nombre positif."),
     "quantity": lambda p: _("Indiquez une quantité en nombre de bouteilles."),
 }
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the request loaded. The answer then shows what this
+    transaction just wrote without reading it back: after the commit of a POST, every
+    read (the wine, the estate, the user …) started a second transaction, which on
+    SQLite takes the write lock again (services.database) and waits behind the other
+    writers. Later commits of the request expire as usual."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def cart_token() -> str:
@@ -126,19 +141,23 @@ def add(wine_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     quantity = _quantity_from_form()
     error = None
+    bottles = None  #: for the header badge, counted as badge_count() does
     if quantity is None:
         error = CART_MESSAGES["quantity"]({})
     else:
         cart_obj = carts.find_or_create(db.session, g.estate.id, cart_token(), _user_id())
         try:
             carts.add(db.session, g.estate, cart_obj, wine, price_list(), quantity)
-            db.session.commit()
+            bottles = sum(line.quantity for line in cart_obj.lines)
+            commit_keeping_loaded()
         except carts.CartError as exc:
             db.session.rollback()
             error = CART_MESSAGES[exc.code](exc.params)
-    view = current_view()
     if request.htmx:
-        html = render_blocks("shop/estate.html", ["add_form", "cart_badge_oob"], wine=wine, view=view,
+        # The badge only needs the count: pricing the whole cart (current_view) for it
+        # cost more than the rest of the request.
+        html = render_blocks("shop/estate.html", ["add_form", "cart_badge_oob"], wine=wine,
+                             bottles=badge_count() if bottles is None else bottles,
                              estate=g.estate, error=error, added=None if error else quantity)
         return htmx_response(html, 422 if error else 200, trigger="cart-changed")
     if error:
@@ -167,6 +186,10 @@ def _my_voucher(code: str) -> bool:
 
 
 @bp.post("/panier/code")
+@limiter.limit(ratelimit.PROMO_CODE_PER_IP, exempt_when=lambda: bool(request.form.get("remove")),
+               message=ratelimit.PROMO_CODE_MESSAGE)
+@limiter.limit(ratelimit.PROMO_CODE_PER_CART, key=ratelimit.by_cart, exempt_when=lambda: bool(request.form.get("remove")),
+               message=ratelimit.PROMO_CODE_MESSAGE)
 def promo_code():  # type: ignore[no-untyped-def]
     """"J'ai un code promo": an unknown code is refused at once; a known one is kept
     in the session and the cart says whether it applies yet."""

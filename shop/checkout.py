@@ -17,6 +17,7 @@ from services import accounts, delivery, loyalty, mail, orders, payment_flow, pr
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
+from services.ratelimit import CHECKOUT_PER_IP, limiter
 from shop import bp
 from shop.cart import cart_token, current_view, forget_code, problem_message
 from shop.checkout_forms import CheckoutForm
@@ -36,10 +37,11 @@ def _prepare(form: CheckoutForm, options: list[delivery.DeliveryOption]) -> None
                                  for m in orders.allowed_payment_modes(g.estate, kind)]
 
 
-def _conditions(country: str) -> str:
-    """The sales conditions the customer accepts: the price list's own, then France's
-    or other countries' depending on the destination."""
-    view_list = current_view().price_list
+def _conditions(country: str, view: carts.CartView) -> str:
+    """The sales conditions the customer accepts: the price list's own (the cart view's,
+    already built: building it again priced the whole cart a second time), then
+    France's or other countries' depending on the destination."""
+    view_list = view.price_list
     parts = [view_list.sales_conditions if view_list else ""]
     parts.append(g.estate.sales_conditions_fr if country == "FR" else g.estate.sales_conditions_export)
     return "\n\n".join(p for p in parts if p)
@@ -72,13 +74,14 @@ def _render(form: CheckoutForm, view: carts.CartView, options, status: int = 200
     points_balance = customer.points_balance if customer and g.estate.points_mode != "off" and g.estate.points_value_cents else 0
     context = dict(form=form, view=view, estate=g.estate, quote=quote, shipping_error=shipping_error, balance=balance,
                    points_balance=points_balance,
-                   conditions=_conditions(country or "FR"), error=error, options=options)
+                   conditions=_conditions(country or "FR", view), error=error, options=options)
     if request.htmx and request.htmx.target == "checkout-summary":
         return render_block("shop/checkout.html", "summary", **context)
     return render_template("shop/checkout.html", **context), status
 
 
 @bp.route("/commande", methods=["GET", "POST"])
+@limiter.limit(CHECKOUT_PER_IP, exempt_when=lambda: bool(request.htmx and request.htmx.target == "checkout-summary"))
 def checkout():  # type: ignore[no-untyped-def]
     view = current_view()
     if view.is_empty or view.problems:
@@ -164,7 +167,7 @@ def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-u
     try:
         order = orders.place_order(
             db.session, estate=g.estate, view=view, data=data, user=user, checkout_token=token,
-            conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country),
+            conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country, view),
             now=utcnow(), public_url=current_app.config["PUBLIC_URL"])
         db.session.commit()
     except IntegrityError:  # the same checkout, posted twice at once: the other one won

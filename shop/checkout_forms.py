@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from admin.forms import EurosField
-from services.accounts import MIN_PASSWORD_LENGTH
+from shop.forms import StrongPassword
 from services.delivery import COUNTRIES
 
 _REQUIRED = _l("Ce champ est obligatoire.")
@@ -31,7 +31,7 @@ class CheckoutForm(FlaskForm):
     checkout_token = HiddenField()
     # a guest creates an account on the way (seed 004); ignored when logged in
     email = EmailField(_l("Adresse email"), validators=[Optional(), Email(_l("Adresse email invalide.")), Length(max=254)])
-    password = PasswordField(_l("Choisissez un mot de passe"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Le mot de passe doit compter au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH))])
+    password = PasswordField(_l("Choisissez un mot de passe"), validators=[Optional(), StrongPassword()])
     confirm = PasswordField(_l("Confirmez le mot de passe"), validators=[Optional(), EqualTo("password", _l("Les deux mots de passe diffèrent."))])
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
     last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])

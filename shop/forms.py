@@ -9,7 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from services.accounts import MIN_PASSWORD_LENGTH, InvalidSiret, normalise_siret
+from services import passwords
+from services.accounts import InvalidSiret, normalise_siret
 
 _REQUIRED = _l("Ce champ est obligatoire.")
 
@@ -20,15 +21,31 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Rester connecté"))
 
 
-def _password_fields():  # type: ignore[no-untyped-def]
-    password = PasswordField(
-        _l("Mot de passe"),
-        validators=[
-            DataRequired(_REQUIRED),
-            Length(min=MIN_PASSWORD_LENGTH, max=200,
-                   message=_l("Le mot de passe doit compter au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH)),
-        ],
-    )
+class StrongPassword:
+    """The password policy of services.passwords, with French messages. The person's
+    email and names are taken from the form's ``email``, ``first_name`` and ``last_name``
+    fields when it has them, and from ``form.personal`` (set by the view) otherwise."""
+
+    MESSAGES = {
+        "too_short": _l("Le mot de passe doit compter au moins %(n)s caractères.", n=passwords.MIN_LENGTH),
+        "too_long": _l("Le mot de passe doit compter au plus %(n)s caractères.", n=passwords.MAX_LENGTH),
+        "common": _l("Ce mot de passe est trop courant : choisissez-en un autre, par exemple une phrase de quelques mots."),
+        "personal": _l("Le mot de passe ne doit reprendre ni votre nom ni votre adresse email."),
+    }
+
+    def __call__(self, form: FlaskForm, field: PasswordField) -> None:
+        personal = list(getattr(form, "personal", ()))
+        for name in ("email", "first_name", "last_name"):
+            if name in form and isinstance(form[name].data, str):
+                personal.append(form[name].data)
+        try:
+            passwords.check(field.data or "", personal)
+        except passwords.WeakPassword as exc:
+            raise ValidationError(self.MESSAGES[exc.reason]) from exc
+
+
+def _password_fields(label=_l("Mot de passe")):  # type: ignore[no-untyped-def]
+    password = PasswordField(label, validators=[DataRequired(_REQUIRED), StrongPassword()])
     confirm = PasswordField(
         _l("Confirmez le mot de passe"),
         validators=[DataRequired(_REQUIRED), EqualTo("password", _l("Les deux mots de passe diffèrent."))],
@@ -64,6 +81,27 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password, confirm = _password_fields()
+
+
+class PasswordChangeForm(FlaskForm):
+    password, confirm = _password_fields(_l("Nouveau mot de passe"))
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(_l("Nouvelle adresse email"), validators=[DataRequired(_REQUIRED), Email(_l("Adresse email invalide.")), Length(max=254)])
+
+
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_REQUIRED), Length(max=passwords.MAX_LENGTH)])
+    code = StringField(_l("Code de l'application d'authentification"), validators=[Optional(), Length(max=40)])
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code à 6 chiffres ou code de secours"), validators=[DataRequired(_REQUIRED), Length(max=40)])
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(_l("Code affiché par l'application"), validators=[DataRequired(_REQUIRED), Length(max=40)])
 
 
 class ProfileForm(FlaskForm):

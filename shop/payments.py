@@ -14,14 +14,7 @@ from shop import site_bp
 
 def provider() -> MangopayProvider:
     """The configured Mangopay (or local sandbox) client, one per configuration."""
-    config = current_app.config
-    key = (config.get("MANGOPAY_CLIENT_ID"), config.get("MANGOPAY_API_KEY"), config.get("MANGOPAY_BASE_URL"))
-    cache = current_app.extensions.setdefault("chai_payment_providers", {})
-    if key not in cache:
-        if not key[2]:
-            raise PaymentError("MANGOPAY_BASE_URL is not configured")
-        cache[key] = MangopayProvider(client_id=key[0], api_key=key[1], base_url=key[2])
-    return cache[key]
+    return payment_flow.configured_provider(current_app)
 
 
 @site_bp.get("/paiements/mangopay/notification")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, send_from_directory, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from models import Estate, db
+from services import uploads
 from shop import site_bp
 
 AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "site.mangopay_hook", "static"}
@@ -65,6 +66,4 @@ def language(code: str):  # type: ignore[no-untyped-def]
 @site_bp.get("/uploads/<path:filename>")
 def upload(filename: str):  # type: ignore[no-untyped-def]
     """Images stored by services.uploads (re-encoded, random names: safe to cache)."""
-    response = send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=30 * 24 * 3600)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.send_upload(current_app.config["UPLOAD_DIR"], filename, max_age=30 * 24 * 3600)

@@ -68,6 +68,7 @@ def make_app(database: TestDatabase | Path, **overrides: object) -> Flask:
         "MAIL_PORT": 9,  # discard; tests that read mail use the smtp fixture
         "MAIL_SEND_ON_REQUEST": False,
         "PUBLIC_URL": "http://shop.test",
+        "RATELIMIT_ENABLED": False,  # tests log in often; tests/integration/test_rate_limits.py turns it on
     }
     config.update(overrides)
     application = create_app(config)

@@ -101,6 +101,11 @@ class PaymentProvider(Protocol):
 
     def get_payin(self, payin_id: str) -> PayIn: ...
 
+    def payin_by_idempotency_key(self, idempotency_key: str) -> PayIn | None:
+        """The pay-in the first request with this key created, as it is now; None when
+        the provider created none under it (for an answer that was lost)."""
+        ...
+
     def register_bank_account(
         self,
         *,

@@ -297,6 +297,26 @@ class MangopayProvider:
             payin = self._sdk(lambda: MangopayPayIn.get(payin_id, handler=self._handler))
         return _payin(payin)
 
+    def payin_by_idempotency_key(self, idempotency_key: str) -> PayIn | None:
+        """The pay-in created by the first POST that carried this key, as it is now.
+
+        Mangopay keeps its first answer to a key for 24 h (``GET /responses/{key}``).
+        None when it holds no pay-in under the key: the request never reached it, or
+        it refused it (nothing was created, nothing charged), or the key is older.
+
+        :raise PaymentError: Mangopay could not be reached.
+        """
+        key = _check_key(idempotency_key)
+        what = f"response to idempotency key {key}"
+        with self._errors(what):
+            response, first = self._sdk(lambda: self._handler.request("GET", f"/responses/{key}"))
+        if getattr(response, "status_code", 200) == 404 or not isinstance(first, dict):
+            return None
+        body = first.get("Resource") if isinstance(first.get("Resource"), dict) else {}
+        if not str(first.get("StatusCode") or "").startswith("2") or not body.get("Id"):
+            return None
+        return self.get_payin(str(body["Id"]))
+
     def _posted_payin(self, what: str, payin: M, key: str) -> PayIn:
         created, replayed = self._post_once(what, payin, key)
         # a replay is the answer of the first request: read the pay-in as it is now

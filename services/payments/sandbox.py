@@ -33,6 +33,12 @@ Mangopay's JSON shapes and rules:
 Errors use Mangopay's shape: ``{"Message", "Type", "Id", "Date", "errors"}`` with
 ``param_error`` (400), ``ressource_not_found`` (404, Mangopay's spelling) …
 
+Faults, for the tests that prove a payment survives them (:meth:`MangopaySandbox.inject_fault`):
+an API route answers 500 (or any status), or holds the connection past the client's
+timeout, either *before* doing anything or *after* carrying the request out (the
+charge happened, the answer was lost). :attr:`MangopaySandbox.calls` records every
+API request (method, route, idempotency key, status sent) to count retries.
+
 It is not a security boundary: any credentials are accepted, and the pay page has no
 CSRF protection. Bind it to 127.0.0.1.
 """
@@ -152,6 +158,35 @@ class _Client:
 View = Callable[..., tuple[int, dict[str, Any]]]
 
 
+@dataclass
+class Fault:
+    """What :meth:`MangopaySandbox.inject_fault` arms; see there."""
+
+    method: str
+    route: re.Pattern[str]
+    status: int | None
+    hang: float
+    processed: bool
+    remaining: int
+    hits: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Requests hanging on this fault answer now."""
+        self.released.set()
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One API request as the sandbox saw it (OAuth token requests are not recorded)."""
+
+    method: str
+    route: str  #: the path after ``/v2.01/{clientId}/``, e.g. ``payins/card/web``
+    idempotency_key: str | None
+    status: int  #: the status sent back (0: the client was gone before the answer)
+    fault: bool  #: an injected fault answered (or withheld) it
+
+
 class MangopaySandbox:
     """``start()`` / ``stop()`` (or ``with``); ``base_url`` is what to give
     :class:`~services.payments.mangopay.MangopayProvider`."""
@@ -165,6 +200,9 @@ class MangopaySandbox:
         self._clients: dict[str, _Client] = {}
         self._tokens: dict[str, tuple[str, float]] = {}  # token → (client id, expiry)
         self._ids = itertools.count(100_001)
+        self._faults: list[Fault] = []
+        #: every API request, in arrival order (see :class:`ApiCall`)
+        self.calls: list[ApiCall] = []
         routes: list[tuple[str, str, View]] = [
             ("POST", r"sca/users/natural", self._create_natural_user),
             ("POST", r"sca/users/legal", self._create_legal_user),
@@ -210,6 +248,9 @@ class MangopaySandbox:
     def stop(self) -> None:
         if self._server is None:
             return
+        with self._lock:
+            for fault in self._faults:
+                fault.release()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -281,6 +322,69 @@ class MangopaySandbox:
             else:
                 self._fail_payin(payin, WIRE_NOT_RECEIVED_CODE, WIRE_NOT_RECEIVED_MESSAGE)
             return copy.deepcopy(payin)
+
+    # ----------------------------------------------------------- faults
+
+    def inject_fault(
+        self,
+        route: str,
+        *,
+        method: str = "POST",
+        status: int | None = 500,
+        hang: float = 0.0,
+        processed: bool = True,
+        times: int = 1,
+    ) -> Fault:
+        """Make the next ``times`` API requests ``method route`` fail.
+
+        :param route: a regular expression matched (whole, case-insensitive) against the
+            path after ``/v2.01/{clientId}/``: ``"payins/card/web"``, ``"payins/[^/]+"``.
+        :param status: the status answered instead of the real one, with Mangopay's
+            500 error body; None sends the real answer (after ``hang``: a slow answer).
+        :param hang: seconds to hold the connection before answering; longer than the
+            client's timeout, it is a timeout (the client is gone when the answer comes).
+        :param processed: True carries the request out first (a pay-in is created, its
+            idempotency key used: the answer is lost, not the charge); False fails
+            before anything happens.
+        :returns: the armed fault; its ``hits`` counts the requests it caught.
+        """
+        if status is None and not processed:
+            raise ValueError("a fault that withholds the request must answer a status")
+        fault = Fault(method.upper(), re.compile(route, re.IGNORECASE), status, hang, processed, times)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Disarm every fault; requests hanging on one answer now."""
+        with self._lock:
+            for fault in self._faults:
+                fault.release()
+            self._faults.clear()
+
+    def api_calls(self, method: str | None = None, route: str | None = None) -> list[ApiCall]:
+        """The recorded API requests, optionally only ``method`` and ``route`` (a
+        regular expression matched whole against :attr:`ApiCall.route`)."""
+        pattern = re.compile(route, re.IGNORECASE) if route is not None else None
+        with self._lock:
+            return [
+                call for call in self.calls
+                if (method is None or call.method == method.upper())
+                and (pattern is None or pattern.fullmatch(call.route))
+            ]
+
+    def _take_fault(self, method: str, route: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.method == method and fault.route.fullmatch(route):
+                    fault.remaining -= 1
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _record(self, method: str, route: str, key: str | None, status: int, fault: bool) -> None:
+        with self._lock:
+            self.calls.append(ApiCall(method, route, key, status, fault))
 
     def _find(self, kind: str, ident: str) -> tuple[_Client, dict[str, dict[str, Any]]]:
         for client in self._clients.values():
@@ -844,6 +948,18 @@ def _page(title: str, body: str) -> str:
     )
 
 
+def _api_route(path: str) -> str | None:
+    """``/v2.01/{clientId}/payins/card/web`` → ``payins/card/web``; None for the OAuth
+    token and for paths outside the API."""
+    path = re.sub(r"/{2,}", "/", path)
+    if not path.lower().startswith(API_PREFIX + "/"):
+        return None
+    rest = path[len(API_PREFIX) + 1 :]
+    if rest.lower().rstrip("/") == "oauth/token":
+        return None
+    return rest.partition("/")[2].rstrip("/")
+
+
 class _Handler(BaseHTTPRequestHandler):
     sandbox: MangopaySandbox
     server_version = "MangopaySandbox/1"
@@ -870,11 +986,22 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(PAY_PAGE_PREFIX):
             self._pay_page(method, path[len(PAY_PAGE_PREFIX) :], body)
             return
-        try:
-            status, answer = self.sandbox.handle_api(method, path, self.headers, body)
-        except _ApiError as exc:
-            status, answer = exc.status, _error_json(exc)
-        self._send_json(status, answer)
+        route = _api_route(path)
+        fault = self.sandbox._take_fault(method, route) if route is not None else None
+        if fault is None or fault.processed:
+            try:
+                status, answer = self.sandbox.handle_api(method, path, self.headers, body)
+            except _ApiError as exc:
+                status, answer = exc.status, _error_json(exc)
+        if fault is not None:
+            fault.released.wait(fault.hang)
+            if fault.status is not None:
+                status = fault.status
+                answer = _error_json(_ApiError(status, "internal_server_error", "Internal server error"))
+        sent = self._send_json(status, answer)
+        if route is not None:
+            key = self.headers.get("Idempotency-Key")
+            self.sandbox._record(method, route, key, status if sent else 0, fault is not None)
 
     def _pay_page(self, method: str, payin_id: str, body: bytes) -> None:
         if method == "GET":
@@ -903,13 +1030,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(encoded)
 
-    def _send_json(self, status: int, answer: dict[str, Any]) -> None:
+    def _send_json(self, status: int, answer: dict[str, Any]) -> bool:
+        """Whether the answer could be sent (a client that timed out is gone)."""
         encoded = json.dumps(answer).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(encoded)))
-        self.end_headers()
-        self.wfile.write(encoded)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(encoded)))
+            self.end_headers()
+            self.wfile.write(encoded)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # tests and the demo read state through the helpers, not the access log

@@ -35,7 +35,7 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
     adapter = app.url_map.bind("localhost")
     urls = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static", "account.logout") or "POST" not in rule.methods:
+        if rule.endpoint in ("static", "account.logout", "account.logout_everywhere") or "POST" not in rule.methods:
             continue
         if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token", "order_id", "number", "promotion_id",
                              "customer_id", "import_id"}:
