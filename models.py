@@ -9,7 +9,7 @@ current estate on every ORM query.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask_login import UserMixin
@@ -17,6 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     LargeBinary,
     Table,
     CheckConstraint,
@@ -111,6 +112,9 @@ class OrderStatus(enum.Enum):
 
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
+    #: paid, holding wines reserved before their release: shipped once they are all
+    #: available (seed 000, services.reservations)
+    RESERVED = "reserved"
     PREPARING = "preparing"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
@@ -137,6 +141,9 @@ class DeliveryKind(enum.Enum):
     HOME = "home"  #: livraison à domicile, shipping grid applies
     PICKUP = "pickup"  #: enlèvement à la propriété
     HAND = "hand"  #: livraison en mains propres
+    GROUP = "group"  #: achat groupé: to the organiser's address (services.group_purchases)
+    FAIR = "fair"  #: retrait sur un salon (services.fairs)
+    POINT = "point"  #: a temporary pickup point (services.pickup_points)
 
 
 class ShippingZone(enum.Enum):
@@ -257,6 +264,9 @@ class Estate(db.Model):
     points_min_order_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     points_value_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: worth of 100 points
     cagnotte_voucher_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: switched on by the platform operator (seed 000): customers may reserve wines
+    #: not yet available (services.reservations)
+    reservations_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -441,6 +451,11 @@ class Wine(EstateOwned, db.Model):
     is_visible: Mapped[bool] = mapped_column(Boolean, default=True)
     order_multiple: Mapped[int] = mapped_column(Integer, default=1)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: an unavailable wine customers may reserve (when the estate's reservations are on)
+    reservation_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    reservation_cap: Mapped[int | None] = mapped_column(Integer)  #: bottles; None: no cap
+    #: bottles reserved by orders not cancelled; moved only by a guarded UPDATE
+    reserved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vat_rate_id: Mapped[int] = mapped_column(ForeignKey("vat_rate.id"))
 
     vat_rate: Mapped[VatRate] = relationship()
@@ -453,6 +468,8 @@ class Wine(EstateOwned, db.Model):
         CheckConstraint("stock >= 0", name="stock_non_negative"),
         CheckConstraint("order_multiple >= 1", name="order_multiple_positive"),
         CheckConstraint("volume_ml > 0", name="volume_positive"),
+        CheckConstraint("reserved_count >= 0", name="reserved_non_negative"),
+        CheckConstraint("reservation_cap IS NULL OR reserved_count <= reservation_cap", name="reserved_within_cap"),
         CheckConstraint(
             "available_again_month IS NULL OR available_again_month BETWEEN 1 AND 12",
             name="month_range",
@@ -478,6 +495,8 @@ class Price(EstateOwned, db.Model):
     amount_cents: Mapped[int] = mapped_column(Integer)
     promo_amount_cents: Mapped[int | None] = mapped_column(Integer)  #: promotional price
     promo_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: price of a reserved bottle (same basis), None: the usual price
+    reservation_cents: Mapped[int | None] = mapped_column(Integer)
 
     wine: Mapped[Wine] = relationship(back_populates="prices")
     price_list: Mapped[PriceList] = relationship(back_populates="prices")
@@ -488,6 +507,7 @@ class Price(EstateOwned, db.Model):
         CheckConstraint(
             "promo_amount_cents IS NULL OR promo_amount_cents > 0", name="promo_positive"
         ),
+        CheckConstraint("reservation_cents IS NULL OR reservation_cents > 0", name="reservation_positive"),
     )
 
     @property
@@ -646,6 +666,12 @@ class Order(EstateOwned, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: "facturée"
+    #: the occasion the order belongs to, if any (issue 10): one checkout, one table
+    group_purchase_id: Mapped[int | None] = mapped_column(ForeignKey("group_purchase.id"), index=True)
+    estate_fair_id: Mapped[int | None] = mapped_column(ForeignKey("estate_fair.id"), index=True)
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"), index=True)
+    #: a reservation whose wines are all available: the customer was told, once
+    reservation_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", cascade="all, delete-orphan")
     events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", cascade="all, delete-orphan")
@@ -683,6 +709,7 @@ class OrderLine(EstateOwned, db.Model):
     #: goods, shipping, gift (an article a promotion gives), or discount (negative amounts)
     kind: Mapped[str] = mapped_column(String(10), default="goods", server_default="goods")
     promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id", ondelete="SET NULL"))
+    reserved: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  #: a reserved wine
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -898,3 +925,132 @@ class Voucher(EstateOwned, db.Model):
         UniqueConstraint("estate_id", "code", name="uq_voucher_estate_code"),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
     )
+
+
+# ------------------------------------------------------------------ occasions (issue 10)
+
+
+class GroupPurchaseRequest(EstateOwned, db.Model):
+    """A customer's "Achat groupé" request, sent from the estate page (seed 000)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_name: Mapped[str] = mapped_column(String(160))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    estimated_bottles: Mapped[int] = mapped_column(Integer)
+    street: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    wished_date: Mapped[date | None] = mapped_column(Date)
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="new")  #: new, created, dismissed
+    group_purchase_id: Mapped[int | None] = mapped_column(ForeignKey("group_purchase.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("estimated_bottles > 0", name="estimated_positive"),)
+
+
+class GroupPurchase(EstateOwned, db.Model):
+    """An achat groupé: participants order through ``token``'s link until ``closes_at``,
+    delivered together to the organiser's address."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  #: the unguessable link
+    organiser_name: Mapped[str] = mapped_column(String(160))
+    organiser_email: Mapped[str] = mapped_column(String(254))
+    organiser_phone: Mapped[str] = mapped_column(String(30), default="")
+    estimated_bottles: Mapped[int] = mapped_column(Integer)
+    delivery_name: Mapped[str] = mapped_column(String(160))
+    street: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    free_shipping: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the tier the organiser's estimate reaches, frozen at creation (see GroupPurchaseTier)
+    discount_bp: Mapped[int] = mapped_column(Integer, default=0)
+    min_bottles_per_participant: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text, default="")  #: shown on the banner
+    status: Mapped[str] = mapped_column(String(10), default="open")  #: open, closed (guarded UPDATE)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tiers: Mapped[list[GroupPurchaseTier]] = relationship(
+        order_by="GroupPurchaseTier.min_bottles", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("estimated_bottles > 0", name="estimated_positive"),
+        CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_range"),
+    )
+
+
+class GroupPurchaseTier(EstateOwned, db.Model):
+    """"60 bouteilles : 5 %": the discount when the organiser's estimate reaches it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_purchase_id: Mapped[int] = mapped_column(ForeignKey("group_purchase.id", ondelete="CASCADE"), index=True)
+    min_bottles: Mapped[int] = mapped_column(Integer)
+    discount_bp: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("group_purchase_id", "min_bottles"),
+        CheckConstraint("min_bottles > 0", name="min_bottles_positive"),
+        CheckConstraint("discount_bp > 0 AND discount_bp <= 10000", name="discount_range"),
+    )
+
+
+class Fair(db.Model):
+    """A salon des vins, shared by every estate of the platform (the dropdown)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140))
+    city: Mapped[str] = mapped_column(String(100))
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by_estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("name", "city", "starts_on"),
+        CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
+    )
+
+
+class EstateFair(EstateOwned, db.Model):
+    """An estate at a fair: its stand, its invitation link, its pre-fair price."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fair_id: Mapped[int] = mapped_column(ForeignKey("fair.id"), index=True)
+    stand: Mapped[str] = mapped_column(String(60), default="")
+    token: Mapped[str] = mapped_column(String(64), unique=True)  #: the invitation page's link
+    pickup_enabled: Mapped[bool] = mapped_column(Boolean, default=True)  #: "Retrait sur le salon" offered
+    #: "tarif pré-salon" for orders placed before the fair opens: a price list, or a %
+    prefair_price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id", ondelete="SET NULL"))
+    prefair_discount_bp: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    fair: Mapped[Fair] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "fair_id"),
+        CheckConstraint("prefair_discount_bp >= 0 AND prefair_discount_bp <= 10000", name="prefair_range"),
+    )
+
+
+class PickupPoint(EstateOwned, db.Model):
+    """A temporary delivery point (seed 001): offered at checkout from ``starts_on`` to
+    ``ends_on`` (Paris dates, inclusive)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140))
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_in_order"),)

@@ -9,3 +9,5 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/gestion/<estate_slug>")
 
 from admin import access, audit, customers, estate, orders, price_lists, promotions, shipping, statistics, wines  # noqa: E402,F401
+from admin import fairs, pickup_points  # noqa: E402,F401 — issue 10: salons, points de retrait
+from admin import group_purchases  # noqa: E402,F401 — issue 10: achats groupés

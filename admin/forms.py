@@ -67,6 +67,10 @@ class WineRowForm(FlaskForm):
     available_again_month = SelectField(_l("De retour en"), coerce=int, choices=month_choices, validate_choice=True)
     available_again_year = IntegerField(_l("Année"), validators=[Optional(), NumberRange(2000, 2100, _l("Année invalide."))])
     is_visible = BooleanField(_l("Affiché"))
+    #: shown when the estate's reservations are on and the wine is unavailable (services.reservations)
+    reservation_open = BooleanField(_l("Réservations ouvertes"))
+    reservation_price = EurosField(_l("Prix de réservation"), validators=[_positive_price])
+    reservation_cap = IntegerField(_l("Plafond de réservation (bouteilles)"), validators=[Optional(), NumberRange(0, 1_000_000, _l("Le plafond ne peut pas être négatif."))])
 
 
 class WineForm(FlaskForm):
@@ -124,6 +128,8 @@ class EstateForm(FlaskForm):
     logo = FileField(_l("Logo (JPEG, PNG ou WebP, 8 Mo au plus)"))
     remove_logo = BooleanField(_l("Retirer le logo"))
     case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[InputRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
+    #: the operator's switch (seed 000): shown to and honoured for platform admins only
+    reservations_enabled = BooleanField(_l("Réservations de vins non disponibles"))
 
     def validate_siret(self, field: StringField) -> None:
         from services.accounts import InvalidSiret, normalise_siret

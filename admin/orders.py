@@ -14,7 +14,7 @@ from jinja2_fragments.flask import render_block
 from admin import bp
 from admin.access import get_or_404
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, db, utcnow
-from services import audit, customer_orders, invoicing, mail, orders, payment_flow
+from services import audit, customer_orders, fairs, invoicing, mail, orders, payment_flow, reservations
 from services.web import pdf_response
 
 ACTIONS = {
@@ -48,7 +48,13 @@ def _filters() -> orders.OrderFilters:
         status=_enum_arg("statut", OrderStatus), payment_mode=_enum_arg("paiement", PaymentMode),
         delivery_kind=_enum_arg("livraison", DeliveryKind),
         date_from=as_utc(start) if start else None, date_to=as_utc(end + timedelta(days=1)) if end else None,
-        query=(request.args.get("q") or "")[:100])
+        query=(request.args.get("q") or "")[:100], estate_fair_id=_id_arg("salon"),
+        reservations_ready=request.args.get("reservations") == "pretes")
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name) or ""
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @bp.get("/commandes")
@@ -56,7 +62,9 @@ def orders_table():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = orders.search(db.session, _filters(), page)
     context = dict(rows=rows, total=total, page=page, pages=max((total - 1) // orders.PAGE_SIZE + 1, 1),
-                   args={k: v for k, v in request.args.items() if k != "page"}, actions=orders.next_actions)
+                   args={k: v for k, v in request.args.items() if k != "page"}, actions=orders.next_actions,
+                   fairs=fairs.participations(db.session),
+                   ready=reservations.ready_ids(db.session, [order.id for order in rows]))
     if request.htmx and request.htmx.target == "orders-table":
         return render_block("admin/orders.html", "orders_table", **context)
     return render_template("admin/orders.html", **context)
@@ -92,6 +100,10 @@ def order_status(order_id: int):  # type: ignore[no-untyped-def]
         except invoicing.NotInvoiceable:
             db.session.rollback()
             error = _("Une commande non payée ne peut pas être facturée.")
+        except reservations.NotYetAvailable as exc:
+            db.session.rollback()
+            error = _("Commande réservée : pas encore disponible : %(wines)s. Elle pourra partir dès que "
+                      "tous ses vins réservés seront disponibles.", wines=", ".join(f"« {n} »" for n in exc.names))
     order = get_or_404(Order, order_id)
     if not error:
         mail.deliver_now()
@@ -100,7 +112,8 @@ def order_status(order_id: int):  # type: ignore[no-untyped-def]
 
 def _row_response(order: Order, error: str | None):  # type: ignore[no-untyped-def]
     if request.htmx:
-        html = render_block("admin/orders.html", "order_row", order=order, error=error, actions=orders.next_actions)
+        html = render_block("admin/orders.html", "order_row", order=order, error=error, actions=orders.next_actions,
+                            ready=reservations.ready_ids(db.session, [order.id]))
         return htmx_response(html, 422 if error else 200, trigger="order-changed")
     flash(error or _("Commande %(number)s : %(status)s.", number=order.number,
                      status=orders.STATUS_LABELS[order.status]), "error" if error else "success")

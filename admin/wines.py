@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,8 +16,8 @@ from admin import bp
 from admin.access import get_or_404
 from admin.forms import WineForm, WineRowForm
 from admin.images import discard, store_uploaded
-from models import Colour, PriceList, VatRate, Wine, WineImage, db
-from services import audit, catalogue
+from models import Colour, PriceList, VatRate, Wine, WineImage, db, utcnow
+from services import audit, catalogue, mail, reservations
 from services.pricing import format_euros_plain
 
 CHANGE_MESSAGES = {
@@ -30,6 +30,14 @@ CHANGE_MESSAGES = {
     ("promo_amount", "not_positive"): ("promo_price", _l("Le prix promotionnel doit être supérieur à zéro.")),
     ("promo_amount", "missing"): ("promo_price", _l("Indiquez le prix promotionnel pour activer la promotion.")),
     ("promo_amount", "not_lower"): ("promo_price", _l("Le prix promotionnel doit être inférieur au prix normal.")),
+}
+RESERVATION_MESSAGES = {
+    "off": _l("Les réservations ne sont pas activées pour ce domaine."),
+    "no_price": _l("Indiquez d'abord le prix de ce vin sur ce tarif."),
+    "price_not_positive": _l("Le prix de réservation doit être supérieur à zéro."),
+    "price_higher": _l("Le prix de réservation doit être égal ou inférieur au prix normal."),
+    "cap_negative": _l("Le plafond ne peut pas être négatif."),
+    "cap_below": _l("Le plafond ne peut pas être inférieur aux %(n)s bouteilles déjà réservées."),
 }
 
 
@@ -90,26 +98,55 @@ def wine_row_edit(wine_id: int):  # type: ignore[no-untyped-def]
         is_visible=form.is_visible.data,
     )
     before = _audited(wine, price)
+    was_available, reservation_fields = wine.is_available, _reservation_fields_shown(wine)
     try:
         catalogue.apply_quick_edit(db.session, wine, price_list, edit, date.today())
+        if reservation_fields:
+            reservations.update_settings(db.session, g.estate, wine, catalogue.price_on(wine, price_list),
+                                         is_open=form.reservation_open.data, cap=form.reservation_cap.data,
+                                         reservation_cents=form.reservation_price.cents)
     except catalogue.InvalidWineChange as exc:
         db.session.rollback()
         wine = get_or_404(Wine, wine_id)
         field, message = CHANGE_MESSAGES[(exc.field, exc.code)]
         getattr(form, field).errors = [str(message)]
         return _row(wine, price_list, form, 422)
+    except reservations.InvalidReservation as exc:
+        db.session.rollback()
+        wine = get_or_404(Wine, wine_id)
+        getattr(form, exc.field).errors = [str(RESERVATION_MESSAGES[exc.code]) % exc.params]
+        return _row(wine, price_list, form, 422)
     audit.record(db.session, g.estate.id, current_user, "price.update", wine, before,
                  _audited(wine, catalogue.price_on(wine, price_list)),
                  f"{wine.name} {wine.vintage or ''} · {price_list.name}")
-    db.session.commit()
+    _announce_if_released(wine, was_available)
     return _row(wine, price_list)
+
+
+def _reservation_fields_shown(wine: Wine) -> bool:
+    """The "Modifier" row has the reservation fields (and only then are they applied)."""
+    return bool(g.estate.reservations_enabled and not wine.is_available)
+
+
+def _announce_if_released(wine: Wine, was_available: bool) -> None:
+    """Commit; a wine just made available tells the customers whose reservations are
+    now complete (once each, services.reservations.announce_ready)."""
+    announced = []
+    if wine.is_available and not was_available:
+        announced = reservations.announce_ready(db.session, g.estate, now=utcnow(),
+                                                public_url=current_app.config["PUBLIC_URL"], wine_ids=[wine.id])
+    db.session.commit()
+    if announced:
+        mail.deliver_now()
 
 
 def _audited(wine: Wine, price) -> dict:  # type: ignore[no-untyped-def]
     """What the "Modifier" row changes, for the audit log."""
     money = (audit.snapshot(price, "amount_cents", "promo_amount_cents", "promo_active") if price
              else {"amount_cents": None, "promo_amount_cents": None, "promo_active": False})
-    return money | audit.snapshot(wine, "vintage", "stock", "is_available", "is_visible")
+    money |= {"reservation_cents": price.reservation_cents if price else None}
+    return money | audit.snapshot(wine, "vintage", "stock", "is_available", "is_visible", "reservation_open",
+                                  "reservation_cap")
 
 
 def _fill_row_form(form: WineRowForm, wine: Wine, price) -> None:  # type: ignore[no-untyped-def]
@@ -123,6 +160,10 @@ def _fill_row_form(form: WineRowForm, wine: Wine, price) -> None:  # type: ignor
     form.available_again_month.data = wine.available_again_month or 0
     form.available_again_year.data = wine.available_again_year
     form.is_visible.data = wine.is_visible
+    form.reservation_open.data = wine.reservation_open
+    form.reservation_price.data = (format_euros_plain(price.reservation_cents)
+                                   if price and price.reservation_cents else "")
+    form.reservation_cap.data = wine.reservation_cap
 
 
 def _vat_choices() -> list[SelectChoice]:
@@ -165,6 +206,7 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
     photo = store_uploaded(form.photo, f"estate-{g.estate.id}/wines")
     if form.photo.errors:
         return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
+    was_available = True if created else wine.is_available
     for name in ("name", "appellation", "vintage", "volume_ml", "reference", "description", "grapes",
                  "soil", "vinification", "tasting_notes", "food_pairing", "serving_temperature",
                  "cellaring", "order_multiple", "vat_rate_id", "is_available", "is_visible"):
@@ -184,7 +226,8 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
         wine.images.append(WineImage(estate_id=g.estate.id, path=photo, position=0))
     if created:
         db.session.add(wine)
-    db.session.commit()
+    db.session.flush()
+    _announce_if_released(wine, was_available)
     for path in old_photos:
         discard(path)
     flash(_("La cuvée « %(name)s » est enregistrée.", name=wine.name), "success")

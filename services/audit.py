@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "customer.data_export": _l("Données d'un client exportées (RGPD)"),
     "customer.erase": _l("Client anonymisé (RGPD)"),
     "shipping.update": _l("Livraison et paiement modifiés"),
+    "estate.options": _l("Options du domaine modifiées (plateforme)"),
 }
 #: The log page's "Action" filter: a family groups the codes that start with its name.
 FAMILIES = {
@@ -60,6 +61,10 @@ FIELD_LABELS = {
     "amount_cents": _l("Montant"),
     "promo_amount_cents": _l("Prix promotionnel"),
     "promo_active": _l("Promotion active"),
+    "reservation_cents": _l("Prix de réservation"),
+    "reservation_open": _l("Réservations ouvertes"),
+    "reservation_cap": _l("Plafond de réservation"),
+    "reservations_enabled": _l("Réservations (option de la plateforme)"),
     "stock": _l("Stock"),
     "vintage": _l("Millésime"),
     "is_available": _l("Disponible"),

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Cart, CartLine, Estate, EstateCustomer, Price, PriceList, Wine
-from services import promotion_store, vouchers
+from models import Cart, CartLine, Estate, EstateCustomer, Price, PriceList, Promotion, Wine, promotion_gift_wine
+from services import promotion_store, reservations, vouchers
 from services import promotions as promotion_engine
 from services import quote as quoting
 from services.tenancy import all_estates
@@ -40,6 +40,7 @@ class Row:
     price: Price
     quantity: int
     line: quoting.Line
+    reserved: bool = False  #: a wine not yet available, reserved at its reservation price
 
     @property
     def step(self) -> int:
@@ -62,6 +63,8 @@ class Pricing:
     referee_bonus_cents: int = 0  #: "bonus filleul" of a first order through a sponsor's link
     points: int = 0  #: loyalty points the customer wants to use
     point_value_cents: int = 0  #: worth of 100 points at this estate
+    #: (reason, bp): the discounts of the occasion (group purchase, pre-fair price)
+    occasion_discounts: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,15 +142,19 @@ def add(session: Session, estate: Estate, cart: Cart, wine: Wine, price_list: Pr
     """Add ``quantity`` bottles; returns the line's new quantity.
 
     :raise CartError: unavailable (hidden, unavailable, not on the visitor's list),
-        not_multiple (a step other than the order multiple without mixing), stock.
+        reservation_closed (not available and not open to reservation), not_multiple
+        (a step other than the order multiple without mixing), stock, reservation_full.
     """
-    if not wine.is_visible or not wine.is_available or _price(session, price_list, wine.id) is None:
+    if not wine.is_visible or _price(session, price_list, wine.id) is None:
         raise CartError("unavailable", name=wine.name)
+    if not wine.is_available and not reservations.is_open(estate, wine):
+        # with the estate's reservations on, say that this wine cannot be reserved
+        raise CartError("reservation_closed" if estate.reservations_enabled else "unavailable", name=wine.name)
     if quantity <= 0 or (quantity % wine.order_multiple and not estate.mixing_allowed):
         raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
     line = _line(cart, wine.id)
     new_quantity = (line.quantity if line else 0) + quantity
-    _check_stock(wine, new_quantity)
+    _check_quantity(estate, wine, new_quantity)
     _put(session, cart, wine.id, new_quantity)
     return new_quantity
 
@@ -166,6 +173,17 @@ def _check_stock(wine: Wine, quantity: int) -> None:
         raise CartError("stock", name=wine.name, n=wine.stock)
 
 
+def _check_quantity(estate: Estate, wine: Wine, quantity: int) -> None:
+    """The stock of an available wine; the cap of a reserved one (its stock is not taken)."""
+    if wine.is_available or not reservations.is_open(estate, wine):
+        _check_stock(wine, quantity)
+        return
+    left = reservations.left(wine)
+    most = MAX_BOTTLES_PER_LINE if left is None else min(left, MAX_BOTTLES_PER_LINE)
+    if quantity > most:
+        raise CartError("reservation_full", name=wine.name, n=most)
+
+
 def set_quantity(session: Session, estate: Estate, cart: Cart, wine: Wine, quantity: int) -> None:
     """Set a line's quantity; 0 removes it.
 
@@ -181,7 +199,7 @@ def set_quantity(session: Session, estate: Estate, cart: Cart, wine: Wine, quant
         return
     if quantity % wine.order_multiple and not estate.mixing_allowed:
         raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
-    _check_stock(wine, quantity)
+    _check_quantity(estate, wine, quantity)
     _put(session, cart, wine.id, quantity)
 
 
@@ -209,12 +227,18 @@ def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: 
         if wine is None or price is None or not wine.is_visible:
             missing.append(wine.name if wine else "?")
             continue
+        if not wine.is_available and reservations.is_open(estate, wine):
+            items.append(quoting.Item(wine.id, reservations.LABEL_PREFIX + wine_label(wine), cart_line.quantity,
+                                      reservations.unit_cents(price), wine.vat_rate.rate_bp))
+            continue
         items.append(quoting.Item(wine.id, wine_label(wine), cart_line.quantity, price.effective_cents,
                                   wine.vat_rate.rate_bp))
     prices_include_vat = price_list.prices_include_vat if price_list else True
     quote = quoting.price(items, prices_include_vat=prices_include_vat)
     for item, line in zip(items, quote.lines):
-        rows.append(Row(wines[item.wine_id], prices[item.wine_id], item.quantity, line))
+        wine = wines[item.wine_id]
+        rows.append(Row(wine, prices[item.wine_id], item.quantity, line,
+                        reserved=not wine.is_available and reservations.is_open(estate, wine)))
     view = CartView(cart, price_list, rows, quote, problems(estate, rows, quote), missing, pricing)
     return reprice(session, view, pricing) if pricing is not None else view
 
@@ -233,7 +257,7 @@ def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cen
         country=pricing.country, delivery_kind=pricing.delivery_kind, codes=pricing.codes,
         gift_choices=dict(pricing.gift_choices),
         customer_discount_bp=pricing.customer.discount_bp if pricing.customer is not None else 0,
-        cash_discount_bp=pricing.cash_discount_bp)
+        cash_discount_bp=pricing.cash_discount_bp, occasion_discounts=pricing.occasion_discounts)
     promos = promotion_store.for_engine(session, pricing.customer, include_vat, _gift_prices(session, view.price_list))
     result = promotion_engine.apply(promos, lines, context)
     usable = vouchers.find_usable(session, pricing.customer, pricing.codes)
@@ -291,18 +315,33 @@ def _order_reductions(lines: list, result: promotion_engine.Result, pricing: Pri
 
 
 def _gift_prices(session: Session, price_list: PriceList | None) -> dict[int, tuple[int, int]]:
-    """wine id → (unit price on the visitor's list, VAT rate): what a gift is worth."""
+    """wine id → (unit price on the visitor's list, VAT rate): what a gift is worth, for
+    the wines an active promotion gives (the only ones promotion_store.for_engine looks
+    up: loading the whole list cost more than the rest of the pricing)."""
     if price_list is None:
         return {}
+    return promotion_store.read_once(session, ("gift_prices", price_list.id),
+                                     lambda: _read_gift_prices(session, price_list))
+
+
+def _read_gift_prices(session: Session, price_list: PriceList) -> dict[int, tuple[int, int]]:
+    gifts = (select(promotion_gift_wine.c.wine_id)
+             .join(Promotion, Promotion.id == promotion_gift_wine.c.promotion_id)
+             .where(Promotion.is_active.is_(True)))
     rows = session.execute(select(Price, Wine).join(Wine, Wine.id == Price.wine_id)
-                           .where(Price.price_list_id == price_list.id).options(selectinload(Wine.vat_rate))).all()
+                           .where(Price.price_list_id == price_list.id, Price.wine_id.in_(gifts))
+                           .options(selectinload(Wine.vat_rate))).all()
     return {wine.id: (price.effective_cents, wine.vat_rate.rate_bp) for price, wine in rows}
 
 
 def problems(estate: Estate, rows: list[Row], quote: quoting.Quote) -> list[Problem]:
     found: list[Problem] = []
     for row in rows:
-        if not row.wine.is_available:
+        if row.reserved:  # no stock taken: the cap instead (services.reservations)
+            left = reservations.left(row.wine)
+            if left is not None and row.quantity > left:
+                found.append(Problem("reservation_full", {"name": row.wine.name, "n": left}))
+        elif not row.wine.is_available:
             found.append(Problem("unavailable", {"name": row.wine.name}))
         elif row.wine.stock <= 0:
             found.append(Problem("sold_out", {"name": row.wine.name}))

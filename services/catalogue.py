@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine
+from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine, WineImage
 
 COLOUR_ORDER = [Colour.ROUGE, Colour.BLANC, Colour.ROSE, Colour.EFFERVESCENT, Colour.MOELLEUX, Colour.AUTRE]
 
@@ -67,6 +68,57 @@ def shop_lines(session: Session, price_list: PriceList | None) -> list[ShopLine]
         .order_by(Wine.position, Wine.name, Wine.vintage)
     ).all()
     return [ShopLine(wine, price, price_list) for wine, price in rows]
+
+
+@lru_cache(maxsize=None)
+def _column_keys(model: type) -> tuple[str, ...]:
+    return tuple(attr.key for attr in inspect(model).column_attrs)
+
+
+@lru_cache(maxsize=2)
+def _shop_rows_statement(one_wine: bool):  # type: ignore[no-untyped-def]
+    """Built once: a Core statement on the tables (no ORM entity, so its compiled form
+    is reused as is), with the estate's criteria written out."""
+    wine, price, image = Wine.__table__, Price.__table__, WineImage.__table__
+    statement = (
+        select(wine, price, image)
+        .join(price, price.c.wine_id == wine.c.id)
+        .outerjoin(image, (image.c.wine_id == wine.c.id) & (image.c.estate_id == bindparam("estate_id")))
+        .where(wine.c.estate_id == bindparam("estate_id"), price.c.estate_id == bindparam("estate_id"),
+               price.c.price_list_id == bindparam("price_list_id"), wine.c.is_visible.is_(True))
+        .order_by(wine.c.id, image.c.id)
+    )
+    return statement.where(wine.c.id == bindparam("wine_id")) if one_wine else statement
+
+
+def shop_rows(session: Session, estate_id: int, price_list_id: int, wine_id: int | None = None) -> tuple:
+    """Every column of what :func:`shop_lines` loads (wine, price, images), as plain rows
+    in a stable order: what the shop pages show, cheaply, for services.page_cache's key.
+    ``wine_id``: that wine only (the wine page). Core on the session's connection: the
+    estate filter is in the statement (services.tenancy does not see Core statements)."""
+    parameters = {"estate_id": estate_id, "price_list_id": price_list_id}
+    if wine_id is not None:
+        parameters["wine_id"] = wine_id
+    result = session.connection().execute(_shop_rows_statement(wine_id is not None), parameters)
+    return tuple(tuple(row) for row in result)
+
+
+@lru_cache(maxsize=1)
+def _default_price_list_statement():  # type: ignore[no-untyped-def]
+    table = PriceList.__table__
+    return (select(table).where(table.c.estate_id == bindparam("estate_id"), table.c.default_for == bindparam("kind"))
+            .order_by(table.c.position).limit(1))
+
+
+def default_price_list_row(session: Session, estate_id: int, kind: CustomerKind) -> tuple | None:
+    """:func:`default_price_list`'s row (every column), by Core: for a cache key."""
+    row = session.connection().execute(_default_price_list_statement(), {"estate_id": estate_id, "kind": kind}).first()
+    return tuple(row) if row is not None else None
+
+
+def row_values(obj: object) -> tuple:
+    """Every column of a loaded ORM object, for a cache key."""
+    return tuple(getattr(obj, key) for key in _column_keys(type(obj)))
 
 
 def group_by_colour(lines: list[ShopLine]) -> list[tuple[Colour, list[ShopLine]]]:

@@ -1,13 +1,17 @@
 """Delivery modes and the shipping grid.
 
 A delivery option is what the customer picks at checkout. Home delivery, pickup at
-the estate and hand delivery exist now; fairs, group purchases and distribution
-points add their options through :data:`OPTION_PROVIDERS` (later issues).
+the estate and hand delivery are built in; group purchases, fairs and temporary pickup
+points add theirs through :data:`OPTION_PROVIDERS` (issue 10), each option naming its
+occasion (``occasion_id``) so that the one checkout tags the order with it. In group
+mode (the shop opened through a group purchase's link) the group's delivery is the
+only one offered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 from flask_babel import lazy_gettext as _l
@@ -32,6 +36,9 @@ KIND_LABELS = {
     DeliveryKind.HOME: _l("Livraison à domicile"),
     DeliveryKind.PICKUP: _l("Enlèvement à la propriété"),
     DeliveryKind.HAND: _l("Livraison en mains propres"),
+    DeliveryKind.GROUP: _l("Achat groupé"),
+    DeliveryKind.FAIR: _l("Retrait sur un salon"),
+    DeliveryKind.POINT: _l("Point de retrait"),
 }
 
 
@@ -41,17 +48,27 @@ class DeliveryUnavailable(Exception):
 
 @dataclass(frozen=True)
 class DeliveryOption:
-    key: str  #: posted by the checkout form: "home", "pickup", "hand", later "fair:12" …
+    key: str  #: posted by the checkout form: "home", "pickup", "hand", "group:3", "fair:12", "point:4"
     kind: DeliveryKind
     label: str
     requires_address: bool
     description: str = ""
+    #: the GroupPurchase, EstateFair or PickupPoint id for the kinds GROUP, FAIR, POINT
+    occasion_id: int | None = None
 
 
-OptionProvider = Callable[[Session, Estate], list[DeliveryOption]]
+@dataclass(frozen=True)
+class DeliveryContext:
+    """What the options offered depend on beyond the estate."""
+
+    now: datetime  #: dated options (fairs, pickup points) are offered only while active
+    group_purchase_id: int | None = None  #: the shop is in group mode, through this group's link
 
 
-def _built_in_options(session: Session, estate: Estate) -> list[DeliveryOption]:
+OptionProvider = Callable[[Session, Estate, DeliveryContext], list[DeliveryOption]]
+
+
+def _built_in_options(session: Session, estate: Estate, context: DeliveryContext) -> list[DeliveryOption]:
     options = []
     has_grid = session.scalars(select(ShippingRate.id).limit(1)).first() is not None
     if has_grid:
@@ -65,12 +82,27 @@ def _built_in_options(session: Session, estate: Estate) -> list[DeliveryOption]:
     return options
 
 
-#: later issues append providers (fairs, group purchases, distribution points)
+#: the services of group purchases, fairs and pickup points append theirs at import
 OPTION_PROVIDERS: list[OptionProvider] = [_built_in_options]
 
 
-def options_for(session: Session, estate: Estate) -> list[DeliveryOption]:
-    return [option for provider in OPTION_PROVIDERS for option in provider(session, estate)]
+#: kind → (session, option, now) → the (reason, bp) discounts an order with this option
+#: gets (a group purchase's tier, a pre-fair price): registered by the occasion services
+OCCASION_DISCOUNTS: dict[DeliveryKind, Callable[[Session, DeliveryOption, datetime], tuple[tuple[str, int], ...]]] = {}
+
+
+def occasion_discounts(session: Session, option: DeliveryOption, now: datetime) -> tuple[tuple[str, int], ...]:
+    rule = OCCASION_DISCOUNTS.get(option.kind)
+    return rule(session, option, now) if rule is not None and option.occasion_id is not None else ()
+
+
+def options_for(session: Session, estate: Estate, context: DeliveryContext | None = None) -> list[DeliveryOption]:
+    """The options offered now; in group mode, only the group's delivery."""
+    context = context or DeliveryContext(now=datetime.now().astimezone())
+    options = [option for provider in OPTION_PROVIDERS for option in provider(session, estate, context)]
+    if context.group_purchase_id is not None:
+        return [o for o in options if o.kind is DeliveryKind.GROUP and o.occasion_id == context.group_purchase_id]
+    return [o for o in options if o.kind is not DeliveryKind.GROUP]
 
 
 def zone_for(country: str, postcode: str) -> ShippingZone:

@@ -75,4 +75,9 @@ def resolve(session: Session, source: str) -> Document:
         if invoice is None:
             raise LookupError(source)
         return invoice.document
+    if kind == "document":  # a stored PDF as is (a group purchase's picking list)
+        document = session.get(Document, int(ident))
+        if document is None:
+            raise LookupError(source)
+        return document
     raise LookupError(source)

@@ -2,8 +2,10 @@
 
 Allowed moves, in one place (:data:`TRANSITIONS`)::
 
-    en attente de paiement → payée | annulée
+    en attente de paiement → payée | réservée | annulée
     payée                  → en préparation | envoyée | livrée | annulée
+    réservée               → en préparation | envoyée | livrée | annulée
+                             (onwards only once every reserved wine is available)
     en préparation         → envoyée | livrée | annulée
     envoyée                → livrée
     livrée, annulée        → (final)
@@ -24,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import (
+    GroupPurchase,
     CustomerKind,
     DeliveryKind,
     Estate,
@@ -38,14 +41,16 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, loyalty, mail, promotion_store, referrals, vouchers
+from services import delivery, invoicing, loyalty, mail, promotion_store, referrals, reservations, vouchers
 from services import quote as quoting
 from services.sequences import take_next
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.RESERVED, S.CANCELLED}),
     S.PAID: frozenset({S.PREPARING, S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+    # paid, with reserved wines: onwards once they are all available (services.reservations)
+    S.RESERVED: frozenset({S.PREPARING, S.SHIPPED, S.DELIVERED, S.CANCELLED}),
     S.PREPARING: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset(),
@@ -54,6 +59,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 STATUS_LABELS = {
     S.PENDING_PAYMENT: _l("En attente de paiement"),
     S.PAID: _l("Payée"),
+    S.RESERVED: _l("Réservée"),
     S.PREPARING: _l("En préparation"),
     S.SHIPPED: _l("Envoyée"),
     S.DELIVERED: _l("Livrée"),
@@ -169,19 +175,29 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
     if option.kind is DeliveryKind.HOME:
         zone = delivery.zone_for(country, postcode)
         shipping = delivery.shipping_cost(session, estate, zone, view.bottles, view.quote.goods_ttc_cents)
+    elif option.kind is DeliveryKind.GROUP:  # free, or the grid's price to the group's address
+        from services import group_purchases
+
+        zone, shipping = group_purchases.shipping(session, estate, option, view.bottles, view.quote.goods_ttc_cents)
     base = view.pricing or carts.Pricing(now=now or datetime.now().astimezone())
+    if option.kind is DeliveryKind.FAIR:  # a "tarif pré-salon" price list re-prices the cart on it
+        from services import fairs
+
+        view = fairs.prefair_view(session, estate, view, option, base.now)
     escompte = view.price_list.cash_discount_bp if (
         view.price_list is not None and payment_mode in CASH_MODES and base.customer_kind == "professionnel") else 0
     pricing = replace(base, country=country, delivery_kind=option.kind.value, cash_discount_bp=escompte,
                       loyalty_cents=loyalty_cents, referee_bonus_cents=referee_bonus_cents, points=points,
-                      point_value_cents=estate.points_value_cents if estate.points_mode != "off" else 0)
+                      point_value_cents=estate.points_value_cents if estate.points_mode != "off" else 0,
+                      occasion_discounts=delivery.occasion_discounts(session, option, base.now))
     priced = carts.reprice(session, view, pricing, shipping_ttc_cents=shipping, shipping_label=str(_l("Frais de port")),
                            free_shipping_label=str(_l("Frais de port offerts")))
     return priced.quote, zone, priced
 
 
 def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
-                user: User, checkout_token: str, conditions: str, now: datetime, public_url: str) -> Order:
+                user: User, checkout_token: str, conditions: str, now: datetime, public_url: str,
+                group_purchase_id: int | None = None) -> Order:
     """Turn the cart into an order awaiting payment; stock leaves the shelf now.
 
     Idempotent on ``checkout_token``: the same checkout posted twice returns the first order.
@@ -201,9 +217,18 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise CartNotOrderable([carts.Problem("empty")])
     if view.problems:
         raise CartNotOrderable(view.problems)
-    option = next((o for o in delivery.options_for(session, estate) if o.key == data.delivery_key), None)
+    context = delivery.DeliveryContext(now=now, group_purchase_id=group_purchase_id)
+    option = next((o for o in delivery.options_for(session, estate, context) if o.key == data.delivery_key), None)
     if option is None:
         raise delivery.DeliveryUnavailable(data.delivery_key)
+    if option.kind is DeliveryKind.GROUP:
+        # Closing is a guarded UPDATE of this row (services.group_purchases.close): held
+        # until this order commits, the order is either in the recap or refused, never
+        # tagged with a group that closed under it (SQLite's BEGIN IMMEDIATE does the same).
+        status = session.scalar(select(GroupPurchase.status).where(GroupPurchase.id == option.occasion_id)
+                                .with_for_update())
+        if status != "open":
+            raise delivery.DeliveryUnavailable(data.delivery_key)
     if data.payment_mode not in allowed_payment_modes(estate, option.kind):
         raise PaymentModeRefused(data.payment_mode.value)
     ship_country = data.country if data.ship_to_billing else data.shipping_country
@@ -214,10 +239,16 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
 
     wanted: dict[int, list] = {}
     for row in view.rows:
-        wanted[row.wine.id] = [row.wine.name, row.quantity]
+        if not row.reserved:  # a reserved wine takes its cap, not the shelf
+            wanted[row.wine.id] = [row.wine.name, row.quantity]
     for gift in quote.gifts:  # gifts leave the shelf too
         wanted.setdefault(gift.wine_id, [gift.label, 0])[1] += gift.quantity
     _take_stock(session, [(wine_id, name, quantity) for wine_id, (name, quantity) in wanted.items()])
+    reserved_ids = {row.wine.id for row in view.rows if row.reserved}
+    try:
+        reservations.take(session, [(row.wine.id, row.wine.name, row.quantity) for row in view.rows if row.reserved])
+    except reservations.ReservationFull as exc:
+        raise CartNotOrderable([carts.Problem("reservation_full", {"name": exc.wine_name, "n": exc.left})]) from exc
     customer = _customer_file_entry(session, estate, user, data)
     billing_name = f"{data.first_name} {data.last_name}".strip()
     order = Order(
@@ -251,6 +282,9 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         sales_conditions=conditions,
         conditions_accepted_at=now,
         created_at=now,
+        group_purchase_id=option.occasion_id if option.kind is DeliveryKind.GROUP else None,
+        estate_fair_id=option.occasion_id if option.kind is DeliveryKind.FAIR else None,
+        pickup_point_id=option.occasion_id if option.kind is DeliveryKind.POINT else None,
     )
     if option.requires_address:
         order.shipping_name = billing_name if data.ship_to_billing else data.shipping_name
@@ -263,7 +297,8 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
             estate_id=estate.id, wine_id=line.wine_id, label=line.label[:255], quantity=line.quantity,
             unit_price_cents=line.unit_cents, vat_rate_bp=line.vat_rate_bp, ht_cents=line.ht_cents,
             vat_cents=line.vat_cents, ttc_cents=line.ttc_cents, is_shipping=line.is_shipping, kind=line.kind,
-            promotion_id=line.promotion_id if line.promotion_id and line.promotion_id > 0 else None))
+            promotion_id=line.promotion_id if line.promotion_id and line.promotion_id > 0 else None,
+            reserved=line.kind == "goods" and line.wine_id in reserved_ids))
     order.events.append(OrderEvent(estate_id=estate.id, from_status=None, to_status=OrderStatus.PENDING_PAYMENT,
                                    actor_user_id=user.id, actor_label=billing_name, created_at=now))
     session.add(order)
@@ -292,12 +327,16 @@ def _take_stock(session: Session, wanted: list[tuple[int, str, int]]) -> None:
         ).rowcount
         if taken != 1:
             raise OutOfStock(name)
-    session.expire_all()
+    # The UPDATEs bypassed the identity map: the wines loaded before show the old stock.
+    # Only they are stale (expire_all reloaded the user, estate, customer, cart … one by one).
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Wine):
+            session.expire(obj, ["stock"])
 
 
 def _give_back_stock(session: Session, order: Order) -> None:
     for line in sorted(order.lines, key=lambda line: line.wine_id or 0):
-        if line.wine_id is not None and line.kind in ("goods", "gift"):
+        if line.wine_id is not None and line.kind in ("goods", "gift") and not line.reserved:
             session.execute(
                 update(Wine).where(Wine.id == line.wine_id).values(stock=Wine.stock + line.quantity)
                 .execution_options(synchronize_session=False)
@@ -369,11 +408,19 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
     """Move the order; side effects: restock on cancel (and a credit note if invoiced),
     invoice + shipping email on "envoyée", delivery email on "livrée".
 
+    A paid order holding reserved wines becomes "réservée" instead of "payée".
+
     :raise TransitionNotAllowed: not in TRANSITIONS, or the order moved meanwhile.
+    :raise reservations.NotYetAvailable: a "réservée" order moving on before all its
+        reserved wines are available.
     """
     origin = order.status
+    if to is S.PAID and any(line.reserved for line in order.lines):
+        to = S.RESERVED
     if to not in TRANSITIONS[origin]:
         raise TransitionNotAllowed(order, to)
+    if origin is S.RESERVED and to is not S.CANCELLED:
+        reservations.check_shippable(session, order)
     moved = session.execute(
         update(Order).where(Order.id == order.id, Order.status == origin).values(status=to)
         .execution_options(synchronize_session=False)
@@ -385,13 +432,15 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
                                    actor_user_id=actor.user_id, actor_label=actor.label, note=note[:255],
                                    created_at=now))
     context = _context(estate, order, public_url)
-    if to is S.PAID:
+    if to in (S.PAID, S.RESERVED):
         order.paid_at = now
         loyalty.earn(session, estate, order)
         referrals.reward_sponsor(session, order, now)
         vouchers.on_paid(session, estate, order, public_url)
         promotion_store.award_won_codes(session, estate, order, session.get(EstateCustomer, order.customer_id),
                                         public_url)
+        if to is S.RESERVED:  # paid after its wines came out: ready at once
+            reservations.announce_ready(session, estate, now=now, public_url=public_url, order_ids=[order.id])
     elif to is S.SHIPPED:
         order.shipped_at = now
         order.tracking_number = tracking_number.strip()[:80]
@@ -406,6 +455,7 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
     elif to is S.CANCELLED:
         order.cancelled_at = now
         _give_back_stock(session, order)
+        reservations.give_back(session, order)
         loyalty.reverse(session, order)
         invoice = invoicing.current_invoice(session, order)
         if invoice is not None and not invoice.external:
@@ -420,8 +470,8 @@ def next_actions(order: Order) -> list[OrderStatus]:
     allowed = TRANSITIONS[order.status]
     order_of_buttons = [S.PAID, S.PREPARING, S.SHIPPED, S.DELIVERED, S.CANCELLED]
     actions = [s for s in order_of_buttons if s in allowed]
-    if order.delivery_kind is not DeliveryKind.HOME and S.SHIPPED in actions:
-        actions.remove(S.SHIPPED)  # nothing to ship: the customer collects
+    if order.delivery_kind not in (DeliveryKind.HOME, DeliveryKind.GROUP) and S.SHIPPED in actions:
+        actions.remove(S.SHIPPED)  # nothing to ship: the customer collects (a group's parcel is shipped)
     return actions
 
 
@@ -430,6 +480,8 @@ class OrderFilters:
     status: OrderStatus | None = None
     payment_mode: PaymentMode | None = None
     delivery_kind: DeliveryKind | None = None
+    estate_fair_id: int | None = None  #: orders to collect at this fair
+    reservations_ready: bool = False  #: "réservée" orders whose reserved wines are all available
     date_from: datetime | None = None
     date_to: datetime | None = None  #: exclusive
     query: str = ""
@@ -449,6 +501,10 @@ def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list
         statement = statement.where(Order.payment_mode == filters.payment_mode)
     if filters.delivery_kind is not None:
         statement = statement.where(Order.delivery_kind == filters.delivery_kind)
+    if filters.reservations_ready:
+        statement = statement.where(reservations.ready_condition())
+    if filters.estate_fair_id is not None:
+        statement = statement.where(Order.estate_fair_id == filters.estate_fair_id)
     if filters.date_from is not None:
         statement = statement.where(Order.created_at >= filters.date_from)
     if filters.date_to is not None:

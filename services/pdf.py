@@ -14,13 +14,14 @@ back to Helvetica, which is enough for French.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
-from xhtml2pdf.default import DEFAULT_CSS
+# xhtml2pdf (with ReportLab and html5lib) is imported on the first document, not at
+# start-up: it weighs about 30 MB of resident memory in every worker that never draws
+# a PDF (measured: 55 → 85 MB for the import alone; bench/README.md, worker memory).
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 #: (file, CSS font-weight, CSS font-style) of the faces embedded as "DejaVu Sans"
@@ -59,18 +60,27 @@ def _font_css(font_dir: Path) -> str:
 
 
 _FONT_CSS = _font_css(FONT_DIR)
-# Appended to xhtml2pdf's user-agent sheet (default_css replaces it), so the fonts are
-# declared once here rather than in every template with a machine-specific path.
-_DEFAULT_CSS = DEFAULT_CSS + "\n" + _FONT_CSS
 
-# The fetcher's own gate, which covers every path (fonts, images, CSS imports), where
-# link_callback is skipped by some of them: no network, local reads confined to the
-# font directory (no directory at all when the fonts are missing: everything refused).
-_POLICY = ResourceAccessPolicy.server(
-    base_dir=None,
-    allow_remote=False,
-    extra_roots=(FONT_DIR,) if _FONT_CSS else (),
-)
+
+@lru_cache(maxsize=1)
+def _xhtml2pdf():  # type: ignore[no-untyped-def]
+    """(pisa, the default CSS, the resource policy), imported and built once."""
+    from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+    from xhtml2pdf.default import DEFAULT_CSS
+
+    # Appended to xhtml2pdf's user-agent sheet (default_css replaces it), so the fonts are
+    # declared once here rather than in every template with a machine-specific path.
+    default_css = DEFAULT_CSS + "\n" + _FONT_CSS
+    # The fetcher's own gate, which covers every path (fonts, images, CSS imports), where
+    # link_callback is skipped by some of them: no network, local reads confined to the
+    # font directory (no directory at all when the fonts are missing: everything refused).
+    policy = ResourceAccessPolicy.server(
+        base_dir=None,
+        allow_remote=False,
+        extra_roots=(FONT_DIR,) if _FONT_CSS else (),
+    )
+    return pisa, default_css, policy
 
 
 def _refuse_remote(uri: str, rel: str | None) -> str | None:
@@ -89,15 +99,16 @@ def html_to_pdf(html: str) -> bytes:
 
     :raise PdfError: xhtml2pdf reported errors, or the HTML names an external URL.
     """
+    pisa, default_css, policy = _xhtml2pdf()
     out = BytesIO()
     try:
         result = pisa.CreatePDF(
             html,
             dest=out,
             encoding="utf-8",
-            default_css=_DEFAULT_CSS,
+            default_css=default_css,
             link_callback=_refuse_remote,
-            resource_policy=_POLICY,
+            resource_policy=policy,
         )
     except PdfError:
         raise

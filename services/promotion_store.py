@@ -9,10 +9,12 @@ the promotion row (PostgreSQL) or while the transaction holds the write lock
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, selectinload
 
 from models import CustomerKind, EstateCustomer, Promotion, PromotionUse, Wine
 from services import promotions as engine
@@ -77,12 +79,52 @@ def find_by_code(session: Session, code: str) -> Promotion | None:
     return session.scalars(select(Promotion).where(Promotion.code == code, Promotion.is_active.is_(True))).first()
 
 
+_MEMO = "chai_promotions_read_once"
+T = TypeVar("T")
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, flush_context: object) -> None:
+    if session.new or session.dirty or session.deleted:  # still the flushed objects here
+        session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_after_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_MEMO, None)
+
+
 def for_engine(session: Session, customer: EstateCustomer | None, price_list_basis_vat: bool,
                price_for: dict[int, tuple[int, int]]) -> list[engine.Promotion]:
     """The estate's active promotions as the engine's values.
 
+    Read once per transaction until it writes: the checkout prices the same cart twice
+    (the cart, then with delivery), and each reading is five queries. The guarded
+    UPDATE of :func:`redeem` is what decides a code's last use, not this reading.
+
     :param price_for: wine id → (unit price in the cart's basis, VAT rate), for gifts.
     """
+    key = ("for_engine", customer.id if customer is not None else None, price_list_basis_vat,
+           tuple(sorted(price_for.items())))
+    return list(read_once(session, key, lambda: tuple(_read_for_engine(session, customer, price_for))))
+
+
+def read_once(session: Session, key: tuple, read: Callable[[], T]) -> T:
+    """``read()`` once per transaction for ``key``, until the transaction writes (a
+    flush that changed something, an UPDATE, DELETE or INSERT statement): then read
+    again. For the promotions and what they depend on, read twice per checkout."""
+    transaction = (session() if isinstance(session, scoped_session) else session).get_transaction()
+    memo = session.info.get(_MEMO)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[_MEMO] = (transaction, {})
+    if key not in memo[1]:
+        memo[1][key] = read()
+    return memo[1][key]
+
+
+def _read_for_engine(session: Session, customer: EstateCustomer | None,
+                     price_for: dict[int, tuple[int, int]]) -> list[engine.Promotion]:
     rows = session.scalars(
         select(Promotion).where(Promotion.is_active.is_(True))
         .options(selectinload(Promotion.target_wines), selectinload(Promotion.gift_wines),

@@ -57,9 +57,10 @@ Amounts, in this order:
    ``context.gift_choices[promotion.id]`` must name one of them, otherwise the promotion
    is listed in ``pending_gift_choice`` (and not in ``applied``).
 5. The customer's individual discount (``customer_discount_bp``) on what is left per
-   VAT rate, then the escompte (``cash_discount_bp``) on what is left after that: one
-   Adjustment per rate, each capped to what is left. Both always apply, whatever the
-   promotions (they are not promotions).
+   VAT rate, then the occasion's discounts (``occasion_discounts``: a group purchase's
+   tier, a pre-fair price), then the escompte (``cash_discount_bp``) on what is left
+   after that: one Adjustment per rate, each capped to what is left. They always apply,
+   whatever the promotions (they are not promotions).
 
 So every Adjustment amount is < 0 (zero ones are not emitted), the discounts bearing a
 wine id never exceed that wine's lines (plus its gift), and the goods total after
@@ -167,6 +168,9 @@ class Context:
     gift_choices: Mapping[int, int] = field(default_factory=_no_choices)  #: promotion id → GiftOption.wine_id
     customer_discount_bp: int = 0  #: the customer's individual, confidential discount
     cash_discount_bp: int = 0  #: escompte for paying at once (set by the caller only when it applies)
+    #: (reason, bp) of the occasion the order is for: "Remise achat groupé -5 %", the
+    #: "tarif pré-salon" … applied after the customer discount, before the escompte
+    occasion_discounts: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         # A caller's dict is copied, so the context stays a value.
@@ -314,6 +318,7 @@ def apply(promotions: Iterable[Promotion], lines: Iterable[Line], context: Conte
 
     for percent_bp, reason in (
         (context.customer_discount_bp, f"Remise client -{_percent(context.customer_discount_bp)}"),
+        *((bp, occasion) for occasion, bp in context.occasion_discounts),
         (context.cash_discount_bp, f"Escompte -{_percent(context.cash_discount_bp)} pour paiement comptant"),
     ):
         if percent_bp <= 0:

@@ -158,7 +158,8 @@ def is_recent(timestamp: object, now: float, window_seconds: int) -> bool:
 #: what survives a log-in or a log-out: the visitor's language and age answer, and at
 #: log-in the cart (with its codes, gift choices and referral), claimed by the account.
 KEPT_AT_LOGOUT = ("lang", "age_ok")
-KEPT_AT_LOGIN = (*KEPT_AT_LOGOUT, "cart_token", "promo_codes", "gift_choices", "referral")
+KEPT_AT_LOGIN = (*KEPT_AT_LOGOUT, "cart_token", "promo_codes", "gift_choices", "referral",
+                 "group_purchases")  # an achat groupé's link opened before logging in
 #: flask-login's own keys, set by login_user just before its signal
 _LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
 

@@ -18,8 +18,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -63,7 +61,13 @@ def provisioning_uri(user: User) -> str:
 
 def qr_code_data_uri(text: str) -> str:
     """The QR code of ``text`` as an SVG ``data:`` URI, for an ``<img>`` (the CSP allows
-    ``img-src data:``; no inline SVG markup, no script, no request to another site)."""
+    ``img-src data:``; no inline SVG markup, no script, no request to another site).
+
+    qrcode (with Pillow) is imported here, on the first enrolment: about 8 MB of resident
+    memory in every worker otherwise (bench/README.md, worker memory)."""
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode("ascii")
 

@@ -18,3 +18,5 @@ RESERVED_SLUGS = frozenset(
 )
 
 from shop import account, cart, checkout, estate, payments, referral, site  # noqa: E402,F401
+from shop import fairs  # noqa: E402,F401 — issue 10: a fair's invitation page
+from shop import group_purchases  # noqa: E402,F401 — issue 10: achat groupé (request, link, group mode)

@@ -18,6 +18,7 @@ from models import Role, User, db, utcnow
 from services import accounts, customer_orders, mail, security, two_factor
 from services import cart as carts
 from services import ratelimit
+from services.database import read_only_transactions
 from services.ratelimit import limiter
 from services.web import pdf_response
 from shop import account_bp
@@ -82,8 +83,11 @@ def _register(form: RegisterForm, pro: bool):  # type: ignore[no-untyped-def]
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        with read_only_transactions():  # no write lock held during the 0.2 s of scrypt
+            user = accounts.authenticate(db.session, form.email.data, form.password.data)
+            db.session.commit()  # ends the read transaction: the writes below take the lock
         if user is not None:
+            accounts.upgrade_hash(db.session, user, form.password.data)
             db.session.commit()  # a hash made under an older policy was upgraded
             if two_factor.is_enabled(user):
                 # Not signed in yet: only who is waiting for the second step, until when.

@@ -23,6 +23,9 @@ CART_MESSAGES = {
     "unavailable": lambda p: _("« %(name)s » n'est pas disponible à la vente.", **p),
     "not_multiple": lambda p: _("« %(name)s » se commande par %(n)s bouteilles.", **p),
     "stock": lambda p: _("Il ne reste que %(n)s bouteilles de « %(name)s ».", **p),
+    "reservation_closed": lambda p: _("« %(name)s » n'est pas encore disponible et ne peut pas être réservé.", **p),
+    "reservation_full": lambda p: _("Il n'y a plus assez de bouteilles à réserver de « %(name)s » : "
+                                    "%(n)s au plus.", **p),
     "negative": lambda p: _("La quantité doit être un nombre positif."),
     "quantity": lambda p: _("Indiquez une quantité en nombre de bouteilles."),
 }
@@ -99,6 +102,8 @@ def problem_message(problem: carts.Problem) -> str:
         "unavailable": lambda: _("« %(name)s » n'est plus disponible : retirez-le du panier.", **params),
         "stock": lambda: _("Il ne reste que %(n)s bouteilles de « %(name)s ».", **params),
         "sold_out": lambda: _("« %(name)s » est épuisé : retirez-le du panier.", **params),
+        "reservation_full": lambda: _("Il n'y a plus assez de bouteilles à réserver de « %(name)s » : "
+                                      "%(n)s au plus.", **params),
         "multiple": lambda: _("« %(name)s » se commande par %(n)s bouteilles.", **params),
         "case": lambda: _("Les cartons panachés sont de %(n)s bouteilles : ajoutez encore %(missing)s bouteille(s).", **params),
         "minimum": lambda: _("Le minimum de commande est de %(amount)s : il manque %(missing)s.", **params),

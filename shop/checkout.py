@@ -19,14 +19,16 @@ from services.database import writes_on_get
 from services.payments import PaymentError
 from services.ratelimit import CHECKOUT_PER_IP, limiter
 from shop import bp
-from shop.cart import cart_token, current_view, forget_code, problem_message
+from shop.cart import cart_token, commit_keeping_loaded, current_view, forget_code, problem_message
 from shop.checkout_forms import CheckoutForm
+from shop.group_purchases import checkout_refusal, current_group_id
 from shop.payments import provider
 from shop.referral import referral_code
 
 
 def _options() -> list[delivery.DeliveryOption]:
-    return delivery.options_for(db.session, g.estate)
+    # in group mode (an achat groupé's link), the group's delivery only
+    return delivery.options_for(db.session, g.estate, delivery.DeliveryContext(utcnow(), current_group_id()))
 
 
 def _prepare(form: CheckoutForm, options: list[delivery.DeliveryOption]) -> None:
@@ -92,14 +94,17 @@ def checkout():  # type: ignore[no-untyped-def]
         form.checkout_token.data = secrets.token_urlsafe(24)
         _prefill(form, options)
     _prepare(form, options)
+    refused = checkout_refusal(view.bottles)  # a closed group purchase, or under its minimum per participant
     if request.method == "GET" or (request.htmx and request.htmx.target == "checkout-summary"):
-        return _render(form, view, options)
+        return _render(form, view, options, error=refused)
+    if refused:
+        return _render(form, view, options, 422, refused)
     if not form.validate() or not _guest_fields_ok(form):
         return _render(form, view, options, 422)
     user = _checkout_user(form)
     if user is None:
         return _render(form, view, options, 422)
-    return _place(form, view, user)
+    return _place(form, view, user, options)
 
 
 def _prefill(form: CheckoutForm, options) -> None:  # type: ignore[no-untyped-def]
@@ -160,16 +165,15 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         points=_points(form))
 
 
-def _place(form: CheckoutForm, view: carts.CartView, user):  # type: ignore[no-untyped-def]
+def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ignore[no-untyped-def]
     data = _data(form)
     token = form.checkout_token.data or secrets.token_urlsafe(24)
-    options = _options()
     try:
         order = orders.place_order(
             db.session, estate=g.estate, view=view, data=data, user=user, checkout_token=token,
             conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country, view),
-            now=utcnow(), public_url=current_app.config["PUBLIC_URL"])
-        db.session.commit()
+            now=utcnow(), public_url=current_app.config["PUBLIC_URL"], group_purchase_id=current_group_id())
+        commit_keeping_loaded()  # the redirect shows the order just written: no second transaction
     except IntegrityError:  # the same checkout, posted twice at once: the other one won
         db.session.rollback()
         order = orders.find_by_checkout_token(db.session, token)

@@ -8,10 +8,12 @@ from flask import abort, g, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import Estate, db
-from services import catalogue
+from models import CustomerKind, Estate, db
+from services import catalogue, page_cache
 from services.tenancy import scope_to_estate
 from shop import bp
+from shop.cart import badge_count
+from shop.group_purchases import in_group_mode
 from shop.site import require_age_confirmation
 
 
@@ -42,23 +44,43 @@ def _visitor_price_list():  # type: ignore[no-untyped-def]
     return catalogue.price_list_for(db.session, g.estate, user)
 
 
+def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
+    """Everything an anonymous visitor's shop page shows, for services.page_cache: the
+    estate, the list anonymous visitors buy from (catalogue.price_list_for without a
+    user), its wines. None: the wine is not on that list (404)."""
+    price_list = catalogue.default_price_list_row(db.session, g.estate.id, CustomerKind.PARTICULIER)
+    rows = catalogue.shop_rows(db.session, g.estate.id, price_list[0], wine_id) if price_list else ()
+    if wine_id is not None and not rows:
+        return None
+    return (endpoint, catalogue.row_values(g.estate), price_list, rows)
+
+
 @bp.get("/")
 def page():  # type: ignore[no-untyped-def]
-    price_list = _visitor_price_list()
-    lines = catalogue.shop_lines(db.session, price_list)
-    return render_template(
-        "shop/estate.html",
-        estate=g.estate,
-        price_list=price_list,
-        groups=catalogue.group_by_colour(lines),
-    )
+    def render(**context: Any) -> str:
+        price_list = _visitor_price_list()
+        lines = catalogue.shop_lines(db.session, price_list)
+        return render_template("shop/estate.html", estate=g.estate, price_list=price_list,
+                               groups=catalogue.group_by_colour(lines), **context)
+
+    if not page_cache.applies() or in_group_mode():  # the group banner is the visitor's own
+        return render()
+    return page_cache.serve(_anonymous_key("page"), render, badge_count)
 
 
 @bp.get("/vin/<int:wine_id>")
 def wine(wine_id: int):  # type: ignore[no-untyped-def]
     """:raise 404: the wine is hidden, another estate's, or not on the visitor's list."""
-    price_list = _visitor_price_list()
-    line = catalogue.shop_line(db.session, price_list, wine_id)
-    if line is None:
+    def render(**context: Any) -> str:
+        price_list = _visitor_price_list()
+        line = catalogue.shop_line(db.session, price_list, wine_id)
+        if line is None:
+            abort(404)
+        return render_template("shop/wine.html", estate=g.estate, line=line, price_list=price_list, **context)
+
+    if not page_cache.applies() or in_group_mode():  # the group banner is the visitor's own
+        return render()
+    key = _anonymous_key("wine", wine_id)
+    if key is None:
         abort(404)
-    return render_template("shop/wine.html", estate=g.estate, line=line, price_list=price_list)
+    return page_cache.serve(key, render, badge_count)

@@ -194,3 +194,21 @@ def test_reset_tokens_expire(app):
 def test_a_forged_reset_link_is_refused(client):
     response = client.get("/compte/reinitialiser/not-a-token", follow_redirects=True)
     assert "pas valable" in response.get_data(as_text=True)
+
+
+def test_a_hash_made_under_an_older_policy_is_redone_at_log_in(app, client):
+    from werkzeug.security import generate_password_hash
+
+    from services import passwords
+    from services.demo import DEMO_PASSWORD
+
+    with session_for(app) as session:
+        user = session.scalars(select(User).where(User.email == "client@chai.example")).one()
+        old_hash = user.password_hash = generate_password_hash(DEMO_PASSWORD, method="pbkdf2:sha256")
+        session.commit()
+    assert client.post("/compte/connexion", data={"email": "client@chai.example", "password": DEMO_PASSWORD}
+                       ).status_code == 302
+    with session_for(app) as session:
+        new_hash = session.scalars(select(User.password_hash).where(User.email == "client@chai.example")).one()
+    assert new_hash != old_hash and not passwords.needs_rehash(new_hash)
+    assert passwords.verify_password(new_hash, DEMO_PASSWORD)

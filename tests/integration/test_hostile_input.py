@@ -58,6 +58,7 @@ from models import EstateCustomer, User, db
 from services import accounts
 from tests.conftest import TEST_SECRET, checkout_form, first_orderable_wine, login, make_app, session_for, visitor
 from tests.integration.test_isolation import OTHER, OWN, _an_invoiced_order_at, _estate_ids, _object_ids
+from tests.integration.test_isolation import _occasions_at  # noqa: I001 — issue 10
 
 EXAMPLES_PER_ROUTE = 12
 ROLES = {
@@ -196,6 +197,7 @@ def _own_objects(app: Flask) -> None:
         sponsor = session.scalars(select(EstateCustomer).where(EstateCustomer.estate_id == estate_id)).first()
         sponsor.referral_code = sponsor.referral_code or "VERNAMI"
         session.commit()
+    _occasions_at(app, OWN)
 
 
 @dataclass
@@ -216,7 +218,8 @@ class World:
         estate's, none. :raise AssertionError: an argument this test was never taught."""
         own_slug = slug or OWN
         other_slug = OTHER if own_slug == OWN else OWN
-        if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id"):
+        if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id",
+                   "estate_fair_id", "pickup_point_id", "group_id", "request_id"):
             return [self.objects[own_slug][arg], self.objects[other_slug][arg], 999_999]
         if arg == "number":
             return [self.objects[own_slug]["number"], self.objects[other_slug]["number"], "VER-99999"]

@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import select, update
 
 from models import CustomerImport, Estate, EstateCustomer, Invoice, Order, Price, PriceList, Promotion, Wine, db
+from models import EstateFair, PickupPoint  # noqa: I001 — issue 10
+from models import GroupPurchase, GroupPurchaseRequest  # noqa: I001 — issue 10
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -30,6 +32,12 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
         "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
         "customer_id": session.scalars(select(EstateCustomer.id).where(EstateCustomer.estate_id == estate_id)).first(),
+        "estate_fair_id": session.scalars(select(EstateFair.id).where(EstateFair.estate_id == estate_id)).first(),
+        "pickup_point_id": session.scalars(select(PickupPoint.id).where(PickupPoint.estate_id == estate_id)).first(),
+        "token": session.scalars(select(EstateFair.token).where(EstateFair.estate_id == estate_id)).first(),
+        "group_id": session.scalars(select(GroupPurchase.id).where(GroupPurchase.estate_id == estate_id)).first(),
+        "request_id": session.scalars(select(GroupPurchaseRequest.id)
+                                      .where(GroupPurchaseRequest.estate_id == estate_id)).first(),
     }
 
 
@@ -70,6 +78,27 @@ def _an_invoiced_order_at(app, slug: str) -> None:
         session.add(CustomerImport(estate_id=estate_id, content="email\nx@example.com\n"))
         sponsor = session.scalars(select(EstateCustomer).where(EstateCustomer.estate_id == estate_id)).first()
         sponsor.referral_code = "ROZELAMI"
+        session.commit()
+    _occasions_at(app, slug)
+
+
+def _occasions_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10: a fair participation and a pickup point of the estate, so that their URLs are walked too."""
+    from datetime import date, datetime, timezone
+
+    from models import EstateFair, Fair, PickupPoint
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[slug]
+        fair = Fair(name=f"Salon {slug}", city="Lyon", starts_on=date(2099, 3, 1), ends_on=date(2099, 3, 2))
+        session.add(EstateFair(estate_id=estate_id, fair=fair, token=f"jeton-{slug}", stand="A1"))
+        session.add(PickupPoint(estate_id=estate_id, name=f"Point {slug}", starts_on=date(2099, 3, 1),
+                                ends_on=date(2099, 3, 2)))
+        session.add(GroupPurchase(estate_id=estate_id, token=f"groupe-{slug}", organiser_name="Org", organiser_email="org@example.com",
+                                  estimated_bottles=60, delivery_name="Org", street="1 rue", postcode="69001", city="Lyon",
+                                  closes_at=datetime(2099, 3, 1, tzinfo=timezone.utc)))
+        session.add(GroupPurchaseRequest(estate_id=estate_id, organiser_name="Org", email="org@example.com",
+                                         estimated_bottles=60, street="1 rue", postcode="69001", city="Lyon"))
         session.commit()
 
 

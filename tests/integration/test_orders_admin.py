@@ -44,7 +44,8 @@ def _pdf_text(data: bytes) -> str:
 
 def test_the_state_machine_allows_only_the_documented_moves():
     S = OrderStatus
-    assert orders.TRANSITIONS[S.PENDING_PAYMENT] == {S.PAID, S.CANCELLED}
+    assert orders.TRANSITIONS[S.PENDING_PAYMENT] == {S.PAID, S.RESERVED, S.CANCELLED}
+    assert orders.TRANSITIONS[S.RESERVED] == orders.TRANSITIONS[S.PAID]  # guarded by services.reservations
     assert orders.TRANSITIONS[S.SHIPPED] == {S.DELIVERED}
     assert orders.TRANSITIONS[S.DELIVERED] == set() and orders.TRANSITIONS[S.CANCELLED] == set()
     assert set(orders.TRANSITIONS) == set(S)

@@ -314,6 +314,19 @@ def test_the_customer_discount_then_the_escompte_come_after_the_promotions():
     ]
 
 
+def test_an_occasion_discount_comes_after_the_customer_discount_and_before_the_escompte():
+    # 20 %: 72,00 € - 5 % = 68,40 €; the group purchase's 8 % of it is 5,472 € → 5,47 €
+    # → 62,93 €; 2 % of that is 1,2586 € → 1,26 €
+    # 5,5 %: 29,00 € - 1,45 € = 27,55 €; 8 % is 2,204 € → 2,20 € → 25,35 €; 2 % is 0,507 € → 0,51 €
+    result = apply([], [MORGON, JUICE], ctx(customer_discount_bp=500, cash_discount_bp=200,
+                                            occasion_discounts=(("Remise achat groupé -8 %", 800),)))
+    assert [(a.reason, a.vat_rate_bp, a.amount_cents) for a in result.adjustments] == [
+        ("Remise client -5 %", 2000, -360), ("Remise client -5 %", 550, -145),
+        ("Remise achat groupé -8 %", 2000, -547), ("Remise achat groupé -8 %", 550, -220),
+        ("Escompte -2 % pour paiement comptant", 2000, -126), ("Escompte -2 % pour paiement comptant", 550, -51),
+    ]
+
+
 def test_the_escompte_is_on_what_the_customer_discount_left():
     # 72,00 € - 10 % = 64,80 €; 2 % of 64,80 € is 1,296 € → 1,30 € (not 1,44 € of 72,00 €)
     result = apply([], [MORGON], ctx(customer_discount_bp=1000, cash_discount_bp=200))

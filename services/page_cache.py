@@ -1,0 +1,107 @@
+"""Anonymous shop pages rendered once per content: the estate page and the wine pages.
+
+Every anonymous visitor of an estate sees the same page in one language, but for two
+things: the CSRF token of their session and the bottles in their cart. The page is
+rendered once with a placeholder for each, kept in this process, and served with the
+visitor's token and count put in.
+
+It is kept under a key made of what it shows: the estate's row, the price list's, the
+rows of the wines with their prices and images (read on every request by one lean
+query, services.catalogue.shop_rows), the language and the URL. A change to any of
+them (a price, a description, a stock going down) makes another key, in this worker and
+in every other one: there is nothing to invalidate and no page is ever older than its
+rows. Reading the rows is what the request still costs; loading them as ORM objects and
+rendering the page cost ten times more (bench/README.md, estate page). The key is
+only as complete as the list of tables it reads: a page that starts showing data from
+another table must add it to its key (shop/estate.py, ``_anonymous_key``; the
+templates say so at their top).
+
+Only for anonymous GETs whose session holds nothing that may change the page
+(:data:`NEUTRAL_SESSION_KEYS`): a signed-in visitor has prices, links and a header of
+their own, a flash message is shown once, a group purchase shows its banner.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from flask import Flask, current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
+
+#: pages kept per worker (about 40 kB each): estates × price lists × languages × pages
+MAX_PAGES = 256
+
+# Random per process, so that no text a vigneron writes can contain them.
+_CSRF_MARK = f"chai-csrf-{secrets.token_hex(12)}"
+_COUNT_MARK = f"chai-count-{secrets.token_hex(12)}"
+
+
+
+class _Pages:
+    """One app's kept pages (an app's configuration shows in its pages: the test suite
+    runs many apps in one process)."""
+
+    def __init__(self) -> None:
+        self.pages: OrderedDict[Hashable, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+def _store(app: Flask) -> _Pages:
+    store = app.extensions.get("chai_page_cache")
+    if store is None:
+        store = app.extensions.setdefault("chai_page_cache", _Pages())
+    return store
+
+
+#: What an anonymous session may hold and still see the kept page: the language is in
+#: the key, the CSRF token and the cart's count are put in. Anything else (a flash
+#: message, promo codes, a group purchase, a sponsor's link, a signed-in user …) may
+#: change the page, so the page is rendered for that visitor alone.
+NEUTRAL_SESSION_KEYS = frozenset({"_fresh", "_permanent", "age_ok", "csrf_token", "cart_token", "lang"})
+
+
+def applies() -> bool:
+    """The request may get a kept page: an anonymous GET (or HEAD) whose session holds
+    nothing but :data:`NEUTRAL_SESSION_KEYS`."""
+    return (request.method in ("GET", "HEAD") and not current_user.is_authenticated
+            and session.keys() <= NEUTRAL_SESSION_KEYS)
+
+
+def serve(content_key: Hashable, render: Callable[..., str], cart_count: Callable[[], int]) -> str:
+    """The page for ``content_key`` with this visitor's CSRF token and cart count.
+
+    ``render(**context)`` renders the page; ``context`` replaces the template's
+    ``csrf_token`` and ``cart_count`` with placeholders. A page that holds this session's
+    token anyway (a macro imported without context calls the global ``csrf_token``) is
+    served but never kept: another visitor would receive the token.
+    """
+    store = _store(current_app)
+    key = (content_key, str(get_locale()), request.host_url, request.full_path)
+    with store.lock:
+        page = store.pages.get(key)
+        if page is not None:
+            store.pages.move_to_end(key)
+    if page is None:
+        page = render(csrf_token=lambda: _CSRF_MARK, cart_count=lambda: _COUNT_MARK)
+        token = generate_csrf()
+        if token.split(".", 1)[0] in page:  # the session's own token, signed at any time
+            current_app.logger.warning("page_cache: %s shows the session's CSRF token; not kept", request.path)
+        else:
+            with store.lock:
+                store.pages[key] = page
+                while len(store.pages) > MAX_PAGES:
+                    store.pages.popitem(last=False)
+    return page.replace(_CSRF_MARK, str(escape(generate_csrf()))).replace(_COUNT_MARK, str(int(cart_count())))
+
+
+def clear(app: Flask) -> None:
+    """Forget every kept page (the query-count tests measure pages as rendered)."""
+    store = _store(app)
+    with store.lock:
+        store.pages.clear()

@@ -1,0 +1,108 @@
+"""The kept anonymous shop pages (services.page_cache): never older than their rows,
+each visitor's own CSRF token and cart, and nothing kept for signed-in visitors."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models import Price, PriceList, Wine
+from services.templating import euros
+from tests.conftest import login, make_app, session_for, text_of, visitor
+from tests.querycount import count_queries
+
+VERNETTE = "domaine-de-la-vernette"
+CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _particulier_price(app, reference: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(wine id, price id) of a demo wine on "Particuliers"."""
+    with session_for(app) as session:
+        return session.execute(
+            select(Wine.id, Price.id).join(Price, Price.wine_id == Wine.id)
+            .join(PriceList, PriceList.id == Price.price_list_id)
+            .where(Wine.reference == reference, PriceList.name == "Particuliers")).one()
+
+
+def _set_price(app, price_id: int, cents: int) -> None:  # type: ignore[no-untyped-def]
+    with session_for(app) as session:
+        session.get(Price, price_id).amount_cents = cents
+        session.commit()
+
+
+def test_a_price_change_shows_at_once_on_the_estate_and_wine_pages(app):
+    wine_id, price_id = _particulier_price(app, "VER-MOR-22")
+    client = visitor(app)
+    for url in (f"/{VERNETTE}/", f"/{VERNETTE}/vin/{wine_id}"):
+        client.get(url)  # kept
+    _set_price(app, price_id, 4321)
+    with app.test_request_context():
+        shown = euros(4321)
+    for url in (f"/{VERNETTE}/", f"/{VERNETTE}/vin/{wine_id}"):
+        assert shown in text_of(client.get(url))
+        assert shown in text_of(visitor(app).get(url))
+
+
+def test_a_hidden_wine_leaves_the_kept_page_and_its_own_page_is_gone(app):
+    wine_id, _ = _particulier_price(app, "VER-MOR-22")
+    client = visitor(app)
+    assert f'id="vin-{wine_id}"' in text_of(client.get(f"/{VERNETTE}/"))
+    assert client.get(f"/{VERNETTE}/vin/{wine_id}").status_code == 200
+    with session_for(app) as session:
+        session.get(Wine, wine_id).is_visible = False
+        session.commit()
+    assert f'id="vin-{wine_id}"' not in text_of(client.get(f"/{VERNETTE}/"))
+    assert client.get(f"/{VERNETTE}/vin/{wine_id}").status_code == 404
+
+
+def test_each_visitor_gets_their_own_csrf_token_and_it_is_accepted(database):
+    app = make_app(database, WTF_CSRF_ENABLED=True)
+    wine_id, _ = _particulier_price(app, "VER-MOR-22")
+    tokens = []
+    for _ in range(2):
+        client = visitor(app)
+        page = client.get(f"/{VERNETTE}/").get_data(as_text=True)
+        header, inputs = CSRF_HEADER.search(page).group(1), set(CSRF_INPUT.findall(page))
+        assert "chai-csrf-" not in page and len(inputs) == 1
+        response = client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "1"},
+                               headers={"HX-Request": "true", "X-CSRFToken": header})
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        response = client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}",
+                               data={"quantity": "1", "csrf_token": inputs.pop()})
+        assert response.status_code == 302
+        tokens.append(header.split(".", 1)[0])
+    assert tokens[0] != tokens[1]  # two sessions, two raw tokens: no visitor sees another's
+
+
+def test_the_cart_badge_is_each_visitors_own(app):
+    wine_id, _ = _particulier_price(app, "VER-MOR-22")
+    buyer, onlooker = visitor(app), visitor(app)
+    onlooker.get(f"/{VERNETTE}/")  # the page is kept with an empty cart
+    buyer.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "3"})
+    badge = re.compile(r'id="cart-badge"[^>]*>\s*\S+ <span class="badge on">(\d+)</span>')
+    buyer.get(f"/{VERNETTE}/")  # shows the flash message of the add
+    assert badge.search(text_of(buyer.get(f"/{VERNETTE}/"))).group(1) == "3"
+    assert badge.search(text_of(onlooker.get(f"/{VERNETTE}/"))).group(1) == "0"
+
+
+def test_a_signed_in_professional_gets_their_own_prices_not_a_kept_page(app):
+    client = visitor(app)
+    anonymous = text_of(client.get(f"/{VERNETTE}/"))
+    assert "HT" not in re.sub(r"<[^>]+>", " ", anonymous).split()
+    login(client, "caviste@chai.example")
+    page = text_of(client.get(f"/{VERNETTE}/"))
+    assert "Mon compte" in page and "prix hors taxe" in page
+
+
+def test_a_session_holding_more_than_the_neutral_keys_gets_the_page_rendered_for_it(app):
+    visitor(app).get(f"/{VERNETTE}/")  # kept
+    with count_queries(app) as kept:
+        assert visitor(app).get(f"/{VERNETTE}/").status_code == 200
+    other = visitor(app)
+    with other.session_transaction() as session:
+        session["promo_codes"] = {}  # not in page_cache.NEUTRAL_SESSION_KEYS
+    with count_queries(app) as rendered:
+        assert other.get(f"/{VERNETTE}/").status_code == 200
+    assert len(rendered) > len(kept)
