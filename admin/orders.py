@@ -13,7 +13,9 @@ from jinja2_fragments.flask import render_block
 
 from admin import bp
 from admin.access import get_or_404
-from models import DeliveryKind, Order, OrderStatus, PaymentMode, db, utcnow
+from sqlalchemy import select
+
+from models import DeliveryKind, GroupPurchase, Order, OrderStatus, PaymentMode, db, utcnow
 from services import audit, customer_orders, fairs, invoicing, mail, orders, payment_flow, reservations
 from services.web import pdf_response
 
@@ -49,6 +51,7 @@ def _filters() -> orders.OrderFilters:
         delivery_kind=_enum_arg("livraison", DeliveryKind),
         date_from=as_utc(start) if start else None, date_to=as_utc(end + timedelta(days=1)) if end else None,
         query=(request.args.get("q") or "")[:100], estate_fair_id=_id_arg("salon"),
+        group_purchase_id=_id_arg("achat"),
         reservations_ready=request.args.get("reservations") == "pretes")
 
 
@@ -64,6 +67,7 @@ def orders_table():  # type: ignore[no-untyped-def]
     context = dict(rows=rows, total=total, page=page, pages=max((total - 1) // orders.PAGE_SIZE + 1, 1),
                    args={k: v for k, v in request.args.items() if k != "page"}, actions=orders.next_actions,
                    fairs=fairs.participations(db.session),
+                   groups=db.session.scalars(select(GroupPurchase).order_by(GroupPurchase.closes_at.desc()).limit(50)).all(),
                    ready=reservations.ready_ids(db.session, [order.id for order in rows]))
     if request.htmx and request.htmx.target == "orders-table":
         return render_block("admin/orders.html", "orders_table", **context)

@@ -481,6 +481,7 @@ class OrderFilters:
     payment_mode: PaymentMode | None = None
     delivery_kind: DeliveryKind | None = None
     estate_fair_id: int | None = None  #: orders to collect at this fair
+    group_purchase_id: int | None = None  #: orders of this achat groupé
     reservations_ready: bool = False  #: "réservée" orders whose reserved wines are all available
     date_from: datetime | None = None
     date_to: datetime | None = None  #: exclusive
@@ -505,6 +506,8 @@ def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list
         statement = statement.where(reservations.ready_condition())
     if filters.estate_fair_id is not None:
         statement = statement.where(Order.estate_fair_id == filters.estate_fair_id)
+    if filters.group_purchase_id is not None:
+        statement = statement.where(Order.group_purchase_id == filters.group_purchase_id)
     if filters.date_from is not None:
         statement = statement.where(Order.created_at >= filters.date_from)
     if filters.date_to is not None:

@@ -231,6 +231,11 @@ def test_participants_order_through_the_link_with_free_shipping_and_the_tier_dis
     assert discount.ttc_cents == -round(goods * 0.05)
     assert order.total_ttc_cents == goods + discount.ttc_cents
 
+    # the orders table filters by the group purchase
+    staff = _staff(app)
+    assert number in text_of(staff.get(f"/gestion/{VERNETTE}/commandes?achat={group.id}"))
+    assert number not in text_of(staff.get(f"/gestion/{VERNETTE}/commandes?achat={group.id + 1000}"))
+
     # the banner shows the organiser and the bottles ordered so far
     page = text_of(buyer.get(f"/{VERNETTE}/"))
     assert "Achat groupé organisé par Hélène Dupuis" in page and "Déjà 6 bouteille(s) commandée(s)" in page
