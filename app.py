@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, g, has_request_context, render_template, request, session
+from flask.ctx import _AppCtxGlobals
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -29,6 +30,22 @@ mail = Mail()
 migrate = Migrate(render_as_batch=True, directory=str(ROOT / "migrations"))
 
 
+class Globals(_AppCtxGlobals):
+    """``flask.g``, where ``g.estate`` may be loaded on first use: the shop's anonymous
+    pages read the estate by Core for services.page_cache and need the ORM object
+    only when they render (shop/estate.py)."""
+
+    def load_estate_later(self, loader: Any) -> None:
+        self.__dict__.pop("estate", None)
+        self.__dict__["_estate_loader"] = loader
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "estate" and "_estate_loader" in self.__dict__:
+            self.__dict__["estate"] = self.__dict__.pop("_estate_loader")()
+            return self.__dict__["estate"]
+        return super().__getattr__(name)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = (
         (test_config or {}).get("INSTANCE_PATH")
@@ -37,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     # static_folder=None: _register_static serves /static itself, with versioned names.
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True, static_folder=None)
+    app.app_ctx_globals_class = Globals
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _load_config(app, test_config)
 
@@ -164,7 +182,10 @@ def _configure_db(app: Flask) -> None:
     def _refuse_nul_characters(endpoint: str | None, values: dict[str, Any] | None) -> None:
         # PostgreSQL text cannot hold U+0000 (psycopg raises DataError: a 500) where SQLite
         # stores it; no one types it. A bad request on both databases, before any query.
-        for pairs in ((values or {}).items(), request.args.items(multi=True), request.form.items(multi=True)):
+        sources = [(values or {}).items(), request.args.items(multi=True)]
+        if request.method not in ("GET", "HEAD"):  # only they never have a body worth parsing
+            sources.append(request.form.items(multi=True))
+        for pairs in sources:
             if any("\x00" in str(key) or "\x00" in str(value) for key, value in pairs):
                 abort(400)
 
@@ -208,11 +229,16 @@ def _configure_security(app: Flask) -> None:
 
     app.config.update(security.cookie_settings(app.config))
 
+    csp = security.content_security_policy(security.form_action_origins(app.config))
+    headers = {secure: tuple((name.lower(), name, value) for name, value in
+                             security.security_headers(secure=secure, csp=csp).items()) for secure in (False, True)}
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
-        csp = security.content_security_policy(security.form_action_origins(app.config))
-        for name, value in security.security_headers(secure=request.is_secure, csp=csp).items():
-            response.headers.setdefault(name, value)  # a view may send a stricter one
+        present = {name.lower() for name in response.headers.keys()}
+        for lower, name, value in headers[request.is_secure]:
+            if lower not in present:  # a view may send a stricter one
+                response.headers.add(name, value)
         if "Cache-Control" not in response.headers and "_user_id" in session:
             response.headers["Cache-Control"] = "private, no-store"  # a signed-in page
         return response
@@ -311,7 +337,10 @@ def _register_templating(app: Flask) -> None:
     @app.after_request
     def _vary_on_htmx(response):  # type: ignore[no-untyped-def]
         # Pages and their fragments share URLs: caches must key on HX-Request.
-        response.vary.add("HX-Request")
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:
+            response.headers["Vary"] = "HX-Request"
         return response
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine, WineImage
@@ -70,55 +71,81 @@ def shop_lines(session: Session, price_list: PriceList | None) -> list[ShopLine]
     return [ShopLine(wine, price, price_list) for wine, price in rows]
 
 
-@lru_cache(maxsize=None)
-def _column_keys(model: type) -> tuple[str, ...]:
-    return tuple(attr.key for attr in inspect(model).column_attrs)
-
-
 @lru_cache(maxsize=2)
 def _shop_rows_statement(one_wine: bool):  # type: ignore[no-untyped-def]
     """Built once: a Core statement on the tables (no ORM entity, so its compiled form
-    is reused as is), with the estate's criteria written out."""
+    is reused as is), with the estate's criteria written out.
+
+    The wine page's key takes every column of its wine, price and images. The estate
+    page's takes the columns templates/shop/estate.html shows of its 24 wines (reading
+    all of them, tasting notes and the like, costs a third more): a column that page
+    starts to show must be added here. tests/integration/test_page_cache.py changes
+    every column of these tables in turn and checks the kept page still equals a fresh one.
+    """
     wine, price, image = Wine.__table__, Price.__table__, WineImage.__table__
+    if one_wine:
+        columns = [wine, price, image]
+    else:
+        columns = [wine.c.id, wine.c.name, wine.c.vintage, wine.c.colour, wine.c.appellation, wine.c.volume_ml,
+                   wine.c.description, wine.c.order_multiple, wine.c.is_available, wine.c.available_again_month,
+                   wine.c.available_again_year, wine.c.stock > 0, wine.c.reservation_open, wine.c.reservation_cap,
+                   wine.c.reserved_count, wine.c.position, price.c.amount_cents, price.c.promo_amount_cents,
+                   price.c.promo_active, price.c.reservation_cents, image.c.path, image.c.position]
     statement = (
-        select(wine, price, image)
+        select(*columns)
         .join(price, price.c.wine_id == wine.c.id)
         .outerjoin(image, (image.c.wine_id == wine.c.id) & (image.c.estate_id == bindparam("estate_id")))
         .where(wine.c.estate_id == bindparam("estate_id"), price.c.estate_id == bindparam("estate_id"),
                price.c.price_list_id == bindparam("price_list_id"), wine.c.is_visible.is_(True))
-        .order_by(wine.c.id, image.c.id)
+        .order_by(wine.c.id, image.c.position, image.c.id)
     )
     return statement.where(wine.c.id == bindparam("wine_id")) if one_wine else statement
 
 
 def shop_rows(session: Session, estate_id: int, price_list_id: int, wine_id: int | None = None) -> tuple:
-    """Every column of what :func:`shop_lines` loads (wine, price, images), as plain rows
-    in a stable order: what the shop pages show, cheaply, for services.page_cache's key.
-    ``wine_id``: that wine only (the wine page). Core on the session's connection: the
-    estate filter is in the statement (services.tenancy does not see Core statements)."""
+    """What the shop pages show of the wines (wine, price, images), as plain rows in a
+    stable order, cheaply: services.page_cache's key. ``wine_id``: that wine only, every
+    column (the wine page). Core on the session's connection: the estate filter is in
+    the statement (services.tenancy does not see Core statements)."""
     parameters = {"estate_id": estate_id, "price_list_id": price_list_id}
     if wine_id is not None:
         parameters["wine_id"] = wine_id
-    result = session.connection().execute(_shop_rows_statement(wine_id is not None), parameters)
-    return tuple(tuple(row) for row in result)
+    return tuple(session.connection().execute(_shop_rows_statement(wine_id is not None), parameters).all())
 
 
 @lru_cache(maxsize=1)
-def _default_price_list_statement():  # type: ignore[no-untyped-def]
-    table = PriceList.__table__
-    return (select(table).where(table.c.estate_id == bindparam("estate_id"), table.c.default_for == bindparam("kind"))
-            .order_by(table.c.position).limit(1))
+def _published_estate_statement():  # type: ignore[no-untyped-def]
+    estate, price_list = Estate.__table__, PriceList.__table__
+    first = price_list.alias("first_list")
+    default_id = (select(first.c.id).where(first.c.estate_id == estate.c.id, first.c.default_for == bindparam("kind"))
+                  .order_by(first.c.position).limit(1).scalar_subquery())
+    return (select(estate, price_list).select_from(estate).outerjoin(price_list, price_list.c.id == default_id)
+            .where(estate.c.slug == bindparam("slug"), estate.c.is_published.is_(True)))
 
 
-def default_price_list_row(session: Session, estate_id: int, kind: CustomerKind) -> tuple | None:
-    """:func:`default_price_list`'s row (every column), by Core: for a cache key."""
-    row = session.connection().execute(_default_price_list_statement(), {"estate_id": estate_id, "kind": kind}).first()
-    return tuple(row) if row is not None else None
+@dataclass(frozen=True)
+class EstateRows:
+    estate_id: int
+    estate: tuple  #: every column of the estate
+    price_list: tuple | None  #: every column of the default list; None without one
+
+    def named(self) -> SimpleNamespace:
+        """The estate's columns by name (``.mixing_allowed`` …), as on an Estate."""
+        return SimpleNamespace(**dict(zip(Estate.__table__.columns.keys(), self.estate)))
 
 
-def row_values(obj: object) -> tuple:
-    """Every column of a loaded ORM object, for a cache key."""
-    return tuple(getattr(obj, key) for key in _column_keys(type(obj)))
+def published_estate_rows(session: Session, slug: str | None, kind: CustomerKind) -> EstateRows | None:
+    """The published estate of ``slug`` and :func:`default_price_list`'s row for ``kind``,
+    in one Core query: what an anonymous shop page shows of them, for
+    services.page_cache's key. None: no such estate."""
+    row = session.connection().execute(_published_estate_statement(), {"slug": slug, "kind": kind}).first()
+    if row is None:
+        return None
+    columns = Estate.__table__.columns
+    split = len(columns)
+    price_list = tuple(row[split:])
+    return EstateRows(row[columns.keys().index("id")], tuple(row[:split]),
+                      price_list if price_list[0] is not None else None)
 
 
 def group_by_colour(lines: list[ShopLine]) -> list[tuple[Colour, list[ShopLine]]]:

@@ -28,7 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -50,6 +50,7 @@ class _Pages:
     def __init__(self) -> None:
         self.pages: OrderedDict[Hashable, str] = OrderedDict()
         self.lock = threading.Lock()
+        self.signed_tokens: OrderedDict[str, str] = OrderedDict()  #: session's CSRF token → signed form
 
 
 def _store(app: Flask) -> _Pages:
@@ -69,8 +70,8 @@ NEUTRAL_SESSION_KEYS = frozenset({"_fresh", "_permanent", "age_ok", "csrf_token"
 def applies() -> bool:
     """The request may get a kept page: an anonymous GET (or HEAD) whose session holds
     nothing but :data:`NEUTRAL_SESSION_KEYS`."""
-    return (request.method in ("GET", "HEAD") and not current_user.is_authenticated
-            and session.keys() <= NEUTRAL_SESSION_KEYS)
+    return (request.method in ("GET", "HEAD") and session.keys() <= NEUTRAL_SESSION_KEYS
+            and not current_user.is_authenticated and session.keys() <= NEUTRAL_SESSION_KEYS)
 
 
 def serve(content_key: Hashable, render: Callable[..., str], cart_count: Callable[[], int]) -> str:
@@ -82,7 +83,8 @@ def serve(content_key: Hashable, render: Callable[..., str], cart_count: Callabl
     served but never kept: another visitor would receive the token.
     """
     store = _store(current_app)
-    key = (content_key, str(get_locale()), request.host_url, request.full_path)
+    key = (content_key, str(get_locale()), request.scheme, request.host, request.root_path, request.path,
+           request.query_string)
     with store.lock:
         page = store.pages.get(key)
         if page is not None:
@@ -97,7 +99,31 @@ def serve(content_key: Hashable, render: Callable[..., str], cart_count: Callabl
                 store.pages[key] = page
                 while len(store.pages) > MAX_PAGES:
                     store.pages.popitem(last=False)
-    return page.replace(_CSRF_MARK, str(escape(generate_csrf()))).replace(_COUNT_MARK, str(int(cart_count())))
+    return page.replace(_CSRF_MARK, str(escape(csrf_token()))).replace(_COUNT_MARK, str(int(cart_count())))
+
+
+#: signed CSRF tokens kept per worker (the sessions browsing at once)
+MAX_SIGNED_TOKENS = 4096
+
+
+def csrf_token() -> str:
+    """Flask-WTF's generate_csrf(), its signature computed once per session token and
+    worker: with WTF_CSRF_TIME_LIMIT None (app.py) a signed token never expires, so the
+    one signed for this session before is as valid as a new one, and signing cost a
+    tenth of a kept page. The templates' ``csrf_token()`` (services.templating)."""
+    store = _store(current_app)
+    raw = session.get("csrf_token")
+    if current_app.config.get("WTF_CSRF_TIME_LIMIT") is None and isinstance(raw, str):
+        signed = store.signed_tokens.get(raw)
+        if signed is not None:
+            g.csrf_token = signed  # what generate_csrf answers for the rest of the request
+            return signed
+    signed = generate_csrf()
+    with store.lock:
+        store.signed_tokens[session["csrf_token"]] = signed
+        while len(store.signed_tokens) > MAX_SIGNED_TOKENS:
+            store.signed_tokens.popitem(last=False)
+    return signed
 
 
 def clear(app: Flask) -> None:

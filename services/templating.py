@@ -83,3 +83,6 @@ def register(app: Flask) -> None:
         PAYMENT_LABELS=PAYMENT_LABELS,
         current_path=_current_path,
     )
+    from services import page_cache
+
+    app.jinja_env.globals["csrf_token"] = page_cache.csrf_token  # generate_csrf, signed once per session

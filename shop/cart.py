@@ -141,35 +141,46 @@ def _quantity_from_form() -> int | None:
 @bp.post("/panier/ajouter/<int:wine_id>")
 def add(wine_id: int):  # type: ignore[no-untyped-def]
     """:raise 404: not one of this estate's wines."""
-    wine = get_owned(db.session, Wine, wine_id)
-    if wine is None:
-        abort(404)
+    rows = getattr(g, "anonymous_rows", None)  # an anonymous visitor: the estate read by Core
+    if rows is not None:
+        estate, price_list_id = rows.named(), rows.price_list[0] if rows.price_list else None
+    else:
+        estate, visitor_list = g.estate, price_list()
+        price_list_id = visitor_list.id if visitor_list is not None else None
     quantity = _quantity_from_form()
     error = None
     bottles = None  #: for the header badge, counted as badge_count() does
     if quantity is None:
+        wine = carts.wine_for_cart(db.session, g.estate_id, wine_id, price_list_id)
         error = CART_MESSAGES["quantity"]({})
     else:
-        cart_obj = carts.find_or_create(db.session, g.estate.id, cart_token(), _user_id())
+        rules = carts.CartRules(g.estate_id, estate.mixing_allowed, estate.reservations_enabled)
+        now = utcnow()
         try:
-            carts.add(db.session, g.estate, cart_obj, wine, price_list(), quantity)
-            bottles = sum(line.quantity for line in cart_obj.lines)
-            commit_keeping_loaded()
+            cart_id = carts.cart_id_for_update(db.session, g.estate_id, cart_token(), _user_id(), now)
+            added = carts.add(db.session, rules, cart_id, wine_id, price_list_id, quantity)
+            wine = added.wine if added is not None else None
+            if added is not None:
+                bottles = added.bottles
+                commit_keeping_loaded()
         except carts.CartError as exc:
             db.session.rollback()
             error = CART_MESSAGES[exc.code](exc.params)
+            wine = carts.wine_for_cart(db.session, g.estate_id, wine_id, price_list_id)
+    if wine is None:
+        abort(404)
     if request.htmx:
         # The badge only needs the count: pricing the whole cart (current_view) for it
         # cost more than the rest of the request.
         html = render_blocks("shop/estate.html", ["add_form", "cart_badge_oob"], wine=wine,
                              bottles=badge_count() if bottles is None else bottles,
-                             estate=g.estate, error=error, added=None if error else quantity)
+                             estate=estate, error=error, added=None if error else quantity)
         return htmx_response(html, 422 if error else 200, trigger="cart-changed")
     if error:
         flash(error, "error")
     else:
         flash(_("%(n)s × « %(name)s » ajouté au panier.", n=quantity, name=wine.name), "success")
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith(f"/{g.estate.slug}/")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith(f"/{estate.slug}/")
                     else url_for("shop.page"))
 
 
@@ -253,9 +264,10 @@ def update_line(wine_id: int):  # type: ignore[no-untyped-def]
 
 def badge_count() -> int:
     """Bottles in the visitor's cart at the current estate (for the header badge)."""
-    if getattr(g, "estate", None) is None:
+    token, user_id = session.get("cart_token"), _user_id()
+    if getattr(g, "estate_id", None) is None or (token is None and user_id is None):
         return 0
-    cart_obj = carts.find(db.session, session.get("cart_token"), _user_id())
+    cart_obj = carts.find(db.session, token, user_id)
     return sum(line.quantity for line in cart_obj.lines) if cart_obj else 0
 
 

@@ -13,27 +13,49 @@ from services import catalogue, page_cache
 from services.tenancy import scope_to_estate
 from shop import bp
 from shop.cart import badge_count
-from shop.group_purchases import in_group_mode
 from shop.site import require_age_confirmation
+
+
+#: Views services.page_cache may answer: for them the estate is read by Core with what
+#: the page's key needs, and ``g.estate`` is loaded only if the page is rendered.
+_CACHED_VIEWS = frozenset({"shop.page", "shop.wine"})
+#: Views that read the estate by Core for anonymous visitors (``g.anonymous_rows``).
+_LEAN_VIEWS = frozenset({"shop.add"})
+
+
+def _reads_estate_by_core(endpoint: str | None) -> bool:
+    if endpoint in _CACHED_VIEWS:
+        return page_cache.applies()
+    return endpoint in _LEAN_VIEWS and not current_user.is_authenticated
 
 
 @bp.url_value_preprocessor
 def _load_estate(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """:raise 404: no published estate has this slug."""
     slug = (values or {}).pop("estate_slug", None)
+    if _reads_estate_by_core(endpoint):
+        rows = catalogue.published_estate_rows(db.session, slug, CustomerKind.PARTICULIER)
+        if rows is None:
+            abort(404)
+        g.anonymous_rows = rows
+        g.estate_id, g.estate_slug = rows.estate_id, slug
+        g.load_estate_later(lambda: db.session.get(Estate, rows.estate_id))
+        scope_to_estate(db.session, rows.estate_id)
+        return
     estate = db.session.scalars(
         select(Estate).where(Estate.slug == slug, Estate.is_published.is_(True))
     ).first()
     if estate is None:
         abort(404)
     g.estate = estate
+    g.estate_id, g.estate_slug = estate.id, estate.slug
     scope_to_estate(db.session, estate.id)
 
 
 @bp.url_defaults
 def _add_estate_slug(endpoint: str, values: dict[str, Any]) -> None:
-    if "estate_slug" not in values and getattr(g, "estate", None) is not None:
-        values["estate_slug"] = g.estate.slug
+    if "estate_slug" not in values and getattr(g, "estate_slug", None) is not None:
+        values["estate_slug"] = g.estate_slug
 
 
 bp.before_request(require_age_confirmation)
@@ -48,11 +70,12 @@ def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     """Everything an anonymous visitor's shop page shows, for services.page_cache: the
     estate, the list anonymous visitors buy from (catalogue.price_list_for without a
     user), its wines. None: the wine is not on that list (404)."""
-    price_list = catalogue.default_price_list_row(db.session, g.estate.id, CustomerKind.PARTICULIER)
-    rows = catalogue.shop_rows(db.session, g.estate.id, price_list[0], wine_id) if price_list else ()
+    estate_rows: catalogue.EstateRows = g.anonymous_rows
+    price_list = estate_rows.price_list
+    rows = catalogue.shop_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
     if wine_id is not None and not rows:
         return None
-    return (endpoint, catalogue.row_values(g.estate), price_list, rows)
+    return (endpoint, estate_rows.estate, price_list, tuple(map(tuple, rows)))  # plain tuples hash in C
 
 
 @bp.get("/")
@@ -63,7 +86,7 @@ def page():  # type: ignore[no-untyped-def]
         return render_template("shop/estate.html", estate=g.estate, price_list=price_list,
                                groups=catalogue.group_by_colour(lines), **context)
 
-    if not page_cache.applies() or in_group_mode():  # the group banner is the visitor's own
+    if getattr(g, "anonymous_rows", None) is None or not page_cache.applies():
         return render()
     return page_cache.serve(_anonymous_key("page"), render, badge_count)
 
@@ -78,7 +101,7 @@ def wine(wine_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         return render_template("shop/wine.html", estate=g.estate, line=line, price_list=price_list, **context)
 
-    if not page_cache.applies() or in_group_mode():  # the group banner is the visitor's own
+    if getattr(g, "anonymous_rows", None) is None or not page_cache.applies():
         return render()
     key = _anonymous_key("wine", wine_id)
     if key is None:

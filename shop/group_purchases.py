@@ -108,8 +108,8 @@ def leave_group():  # type: ignore[no-untyped-def]
 
 def in_group_mode() -> bool:
     """The visitor opened a group link of this estate (no query: for the page cache)."""
-    estate = getattr(g, "estate", None)
-    return estate is not None and str(estate.id) in session.get(SESSION_KEY, {})
+    estate_id = getattr(g, "estate_id", None)
+    return estate_id is not None and str(estate_id) in session.get(SESSION_KEY, {})
 
 
 def current_group() -> GroupPurchase | None:
