@@ -131,3 +131,36 @@ def test_a_verified_pro_sees_ht_totals_and_vat_in_the_cart(app, client):
     client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "6"})
     cart = text_of(client.get(f"/{VERNETTE}/panier"))
     assert "Prix unitaire HT" in cart and "Total HT" in cart and "TVA" in cart and "Total TTC" in cart
+
+
+def test_clicks_at_once_on_one_cart_add_up(app, client):
+    """Eight "Ajouter" of one visitor at the same moment (several tabs, an impatient
+    double click): the cart's row lock makes each add read the quantity the previous
+    one wrote, so none is lost (PostgreSQL would otherwise let two read the same)."""
+    import threading
+
+    from models import CartLine
+
+    wine_id, _, _ = first_orderable_wine(app, VERNETTE)
+    assert client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "1"}, headers=HX).status_code == 200
+    cookie = client.get_cookie("session").value
+    tabs = []
+    for _ in range(8):
+        tab = app.test_client()
+        tab.set_cookie("session", cookie)
+        tabs.append(tab)
+    barrier, answers = threading.Barrier(len(tabs)), []
+
+    def click(tab) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        answers.append(tab.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "1"}, headers=HX).status_code)
+
+    threads = [threading.Thread(target=click, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * len(tabs)
+    with session_for(app) as session:
+        quantities = session.scalars(select(CartLine.quantity).where(CartLine.wine_id == wine_id)).all()
+    assert quantities == [1 + len(tabs)]
