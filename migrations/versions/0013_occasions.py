@@ -20,6 +20,26 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# SQLite databases created by the first 0002 (before commit ef559f0 made the names
+# portable) named both order_event status CHECKs after their enum, and both shop_order
+# unique constraints after their first column. PostgreSQL refuses duplicate names, so
+# its databases always have the current ones.
+LEGACY_EVENT_CHECK = "ck_order_event_order_status"
+LEGACY_ORDER_UNIQUE = "uq_shop_order_estate_id"
+
+
+def _existing(kind: str, table: str, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` ``table`` has as ``kind`` ("check" or "unique") constraints.
+    A SQLite table may carry a name twice: batch mode keeps one constraint per name when
+    it rebuilds the table, so dropping the name once drops them all."""
+    inspector = sa.inspect(op.get_bind())
+    if kind == "check":
+        found = {c["name"] for c in inspector.get_check_constraints(table)}
+    else:
+        found = {c["name"] for c in inspector.get_unique_constraints(table)}
+    return [name for name in names if name in found]
+
+
 def _enum_checks(statuses: tuple[str, ...], kinds: tuple[str, ...]) -> None:
     """The enums are VARCHAR + CHECK (models._enum): a new value is a new CHECK."""
     with op.batch_alter_table("shop_order", schema=None) as batch_op:
@@ -27,9 +47,12 @@ def _enum_checks(statuses: tuple[str, ...], kinds: tuple[str, ...]) -> None:
         batch_op.drop_constraint(op.f("ck_shop_order_delivery_kind"), type_="check")
         batch_op.create_check_constraint("order_status", _in("status", statuses))
         batch_op.create_check_constraint("delivery_kind", _in("delivery_kind", kinds))
+    event_checks: tuple[str, ...] = ("ck_order_event_from_status", "ck_order_event_to_status")
+    if op.get_bind().dialect.name == "sqlite":
+        event_checks = tuple(_existing("check", "order_event", (*event_checks, LEGACY_EVENT_CHECK)))
     with op.batch_alter_table("order_event", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_order_event_from_status"), type_="check")
-        batch_op.drop_constraint(op.f("ck_order_event_to_status"), type_="check")
+        for name in event_checks:
+            batch_op.drop_constraint(op.f(name), type_="check")
         batch_op.create_check_constraint("from_status", _in("from_status", statuses))
         batch_op.create_check_constraint("to_status", _in("to_status", statuses))
 
@@ -178,7 +201,13 @@ def upgrade():
     with op.batch_alter_table('price', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reservation_cents', sa.Integer(), nullable=True))
 
+    legacy_unique = op.get_bind().dialect.name == "sqlite" and _existing(
+        "unique", "shop_order", (LEGACY_ORDER_UNIQUE,))
     with op.batch_alter_table('shop_order', schema=None) as batch_op:
+        if legacy_unique:  # rebuilt with one constraint per name: restore both, named as in 0002
+            batch_op.drop_constraint(LEGACY_ORDER_UNIQUE, type_="unique")
+            batch_op.create_unique_constraint("uq_shop_order_checkout_token", ["estate_id", "checkout_token"])
+            batch_op.create_unique_constraint("uq_shop_order_number", ["estate_id", "number"])
         batch_op.add_column(sa.Column('group_purchase_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('estate_fair_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('pickup_point_id', sa.Integer(), nullable=True))

@@ -96,13 +96,22 @@ def test_pages_read_in_deferred_transactions_and_forms_take_the_write_lock(app, 
 
     begins: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def record(statement: str) -> None:
         if statement.startswith("BEGIN"):
             begins.append(statement)
 
+    # What SQLite itself runs (its trace callback): the deferred BEGIN goes straight to
+    # the driver (services.database), past SQLAlchemy's execution events.
+    def trace(dbapi_connection, record_, proxy):  # type: ignore[no-untyped-def]
+        dbapi_connection.set_trace_callback(record)
+
+    def untrace(dbapi_connection, record_):  # type: ignore[no-untyped-def]
+        dbapi_connection.set_trace_callback(None)
+
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", trace)
+    event.listen(engine, "checkin", untrace)
     try:
         assert client.get("/domaine-de-la-vernette/").status_code == 200
         assert begins == ["BEGIN"]
@@ -110,4 +119,5 @@ def test_pages_read_in_deferred_transactions_and_forms_take_the_write_lock(app, 
         client.post("/domaine-de-la-vernette/panier/code", data={"code": "#LAVERNETTE"})
         assert begins and set(begins) == {"BEGIN IMMEDIATE"}
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", trace)
+        event.remove(engine, "checkin", untrace)
