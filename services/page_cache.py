@@ -1,4 +1,5 @@
-"""Anonymous shop pages rendered once per content: the estate page and the wine pages.
+"""Anonymous shop pages rendered once per content: the estate page and the wine pages
+(and the htmx answer to "Ajouter", shop/cart.py, kept under what it shows).
 
 Every anonymous visitor of an estate sees the same page in one language, but for two
 things: the CSRF token of their session and the bottles in their cart. The page is

@@ -176,3 +176,29 @@ def test_every_column_the_estate_page_shows_is_in_its_key(app):
             assert kept == fresh, f"{model.__name__}.{column.name} shows on the estate page but is not in its key"
             checked.append(f"{model.__name__}.{column.name}")
     assert len(checked) > 20, checked
+
+
+def test_the_kept_add_answer_carries_each_visitors_token_count_and_message(database):
+    """The htmx answer to "Ajouter" is kept per what it shows (shop/cart.py): two
+    visitors adding the same wine each get their own CSRF token and bottle count, and a
+    refused add its own message."""
+    app = make_app(database, WTF_CSRF_ENABLED=True)
+    wine_id, _ = _particulier_price(app, "VER-MOR-22")
+    badge = re.compile(r'id="cart-badge"[^>]*>\s*\S+ <span class="badge on">(\d+)</span>')
+    answers = []
+    for quantity in ("6", "12"):
+        client = visitor(app)
+        page = client.get(f"/{VERNETTE}/").get_data(as_text=True)
+        token = CSRF_HEADER.search(page).group(1)
+        headers = {"HX-Request": "true", "X-CSRFToken": token}
+        answer = client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": quantity}, headers=headers)
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and "Ajouté au panier." in html
+        assert badge.search(html).group(1) == quantity
+        assert set(CSRF_INPUT.findall(html)) == {token} and "chai-" not in html
+        again = client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "6"}, headers=headers)
+        assert badge.search(again.get_data(as_text=True)).group(1) == str(int(quantity) + 6)
+        refused = client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "abc"}, headers=headers)
+        assert refused.status_code == 422 and "Ajouté au panier." not in refused.get_data(as_text=True)
+        answers.append(token)
+    assert answers[0] != answers[1]
