@@ -4,10 +4,18 @@ order page (fiche de suivi) with its documents."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Callable
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel import dates as babel_dates
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from htmx_flask import make_response as htmx_response
 from jinja2_fragments.flask import render_block
 
@@ -17,6 +25,8 @@ from sqlalchemy import select
 
 from models import DeliveryKind, GroupPurchase, Order, OrderStatus, PaymentMode, db, utcnow
 from services import audit, customer_orders, fairs, invoicing, mail, orders, payment_flow, reservations
+from services.delivery import KIND_LABELS
+from services.templating import euros
 from services.web import pdf_response
 
 ACTIONS = {
@@ -65,13 +75,56 @@ def orders_table():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = orders.search(db.session, _filters(), page)
     context = dict(rows=rows, total=total, page=page, pages=max((total - 1) // orders.PAGE_SIZE + 1, 1),
-                   args={k: v for k, v in request.args.items() if k != "page"}, actions=orders.next_actions,
-                   fairs=fairs.participations(db.session),
-                   groups=db.session.scalars(select(GroupPurchase).order_by(GroupPurchase.closes_at.desc()).limit(50)).all(),
-                   ready=reservations.ready_ids(db.session, [order.id for order in rows]))
+                   args={k: v for k, v in request.args.items() if k != "page"}, **_row_kit(rows))
     if request.htmx and request.htmx.target == "orders-table":
         return render_block("admin/orders.html", "orders_table", **context)
-    return render_template("admin/orders.html", **context)
+    groups = db.session.execute(select(GroupPurchase.id, GroupPurchase.organiser_name, GroupPurchase.closes_at)
+                                .order_by(GroupPurchase.closes_at.desc()).limit(50)).all()
+    return render_template("admin/orders.html", fairs=fairs.participations(db.session), groups=groups, **context)
+
+
+def _row_kit(rows) -> dict:  # type: ignore[no-untyped-def]
+    """What the rows of the orders table share, worked out once per page rather than once
+    per row (issue 8: a page of 50 rows costs its rows): the orders' URL (a row's links
+    are this URL, the order's id and the routes below: ``/<id>``, ``/<id>/statut`` …),
+    the CSRF token, the labels, words and formats of the language; and which rows are
+    reservations ready to ship."""
+    return dict(base=url_for("admin.orders_table"), csrf=generate_csrf(), actions=orders.next_actions,
+                ready=reservations.ready_ids(db.session, rows),
+                l10n=_l10n(str(get_locale()), str(get_timezone())))
+
+
+@lru_cache(maxsize=16)
+def _l10n(locale: str, zone: str) -> SimpleNamespace:
+    """The table's labels, words, date and money formats in one language and time zone
+    (the request's: the arguments are its cache key), translated once per process."""
+    def texts(labels: dict) -> dict:  # type: ignore[type-arg]
+        return {key: str(label) for key, label in labels.items()}
+
+    return SimpleNamespace(
+        status=texts(orders.STATUS_LABELS), payment=texts(orders.PAYMENT_LABELS), action=texts(orders.ACTION_LABELS),
+        delivery=texts(KIND_LABELS), invoiced=_("Facturée"), ready=_("Prête à expédier"),
+        order_form=_("Bon de commande"), invoice=_("Facture"), resend=_("Renvoyer l'email de confirmation"),
+        tracking=_("N° de suivi (facultatif)"), tracking_label=_("Numéro de suivi"),
+        cancel=_("Annuler la commande %(number)s ? Le stock sera remis en vente."),
+        when=_short_datetimes(Locale.parse(locale), ZoneInfo(zone)), money=euros)  # euros: kept per amount
+
+
+def _short_datetimes(locale: Locale, zone: ZoneInfo) -> Callable[[datetime | None], str]:
+    """The ``localdatetime`` filter (``format_datetime(value, "short")``) for many values:
+    the patterns are looked up once, not for every value."""
+    layout = babel_dates.get_datetime_format("short", locale=locale).replace("'", "")
+    date_pattern = babel_dates.get_date_format("short", locale=locale)
+    time_pattern = babel_dates.get_time_format("short", locale=locale)
+
+    def short(value: datetime | None) -> str:
+        if not value:
+            return ""
+        local = value.astimezone(zone)
+        return (layout.replace("{0}", time_pattern.apply(local, locale))
+                .replace("{1}", date_pattern.apply(local, locale)))
+
+    return short
 
 
 def _actor() -> orders.Actor:
@@ -116,8 +169,7 @@ def order_status(order_id: int):  # type: ignore[no-untyped-def]
 
 def _row_response(order: Order, error: str | None):  # type: ignore[no-untyped-def]
     if request.htmx:
-        html = render_block("admin/orders.html", "order_row", order=order, error=error, actions=orders.next_actions,
-                            ready=reservations.ready_ids(db.session, [order.id]))
+        html = render_block("admin/orders.html", "order_rows", rows=[order], error=error, **_row_kit([order]))
         return htmx_response(html, 422 if error else 200, trigger="order-changed")
     flash(error or _("Commande %(number)s : %(status)s.", number=order.number,
                      status=orders.STATUS_LABELS[order.status]), "error" if error else "success")
@@ -132,8 +184,8 @@ def order_resend(order_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     mail.deliver_now()
     if request.htmx:
-        html = render_block("admin/orders.html", "order_row", order=order, error=None, actions=orders.next_actions,
-                            notice=_("Email de confirmation renvoyé."))
+        html = render_block("admin/orders.html", "order_rows", rows=[order], error=None,
+                            notice=_("Email de confirmation renvoyé."), **_row_kit([order]))
         return htmx_response(html, 200)
     flash(_("Email de confirmation renvoyé à %(email)s.", email=order.email), "success")
     return redirect(url_for("admin.order_page", order_id=order.id))

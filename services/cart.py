@@ -287,9 +287,10 @@ def empty(session: Session, cart: Cart) -> None:
 
 
 def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: PriceList | None,
-               pricing: Pricing | None = None) -> CartView:
+               pricing: Pricing | None = None, *, with_promotions: bool = True) -> CartView:
     """Price the cart on the visitor's list, with the promotions that apply, and list
-    what stops it from being ordered."""
+    what stops it from being ordered. ``with_promotions`` False: the wines' prices only,
+    ``pricing`` kept for the one :func:`reprice` to come (the order's, with its delivery)."""
     rows: list[Row] = []
     missing: list[str] = []
     items: list[quoting.Item] = []
@@ -318,7 +319,7 @@ def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: 
         rows.append(Row(wine, prices[item.wine_id], item.quantity, line,
                         reserved=not wine.is_available and reservations.is_open(estate, wine)))
     view = CartView(cart, price_list, rows, quote, problems(estate, rows, quote), missing, pricing)
-    return reprice(session, view, pricing) if pricing is not None else view
+    return reprice(session, view, pricing) if pricing is not None and with_promotions else view
 
 
 def reprice(session: Session, view: CartView, pricing: Pricing, shipping_ttc_cents: int = 0,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -197,8 +197,9 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
 
 def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
                 user: User, checkout_token: str, conditions: str, now: datetime, public_url: str,
-                group_purchase_id: int | None = None) -> Order:
+                group_purchase_id: int | None = None, options: list[delivery.DeliveryOption] | None = None) -> Order:
     """Turn the cart into an order awaiting payment; stock leaves the shelf now.
+    ``options``: the delivery options read in this transaction (else read here).
 
     Idempotent on ``checkout_token``: the same checkout posted twice returns the first order.
 
@@ -217,8 +218,9 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise CartNotOrderable([carts.Problem("empty")])
     if view.problems:
         raise CartNotOrderable(view.problems)
-    context = delivery.DeliveryContext(now=now, group_purchase_id=group_purchase_id)
-    option = next((o for o in delivery.options_for(session, estate, context) if o.key == data.delivery_key), None)
+    if options is None:
+        options = delivery.options_for(session, estate, delivery.DeliveryContext(now=now, group_purchase_id=group_purchase_id))
+    option = next((o for o in options if o.key == data.delivery_key), None)
     if option is None:
         raise delivery.DeliveryUnavailable(data.delivery_key)
     if option.kind is DeliveryKind.GROUP:
@@ -488,36 +490,43 @@ class OrderFilters:
     query: str = ""
 
 
-PAGE_SIZE = 25
+PAGE_SIZE = 50  #: issue 8: "the orders table (filters, 50 rows)"
+#: what a row of the orders table shows (and what ``next_actions`` reads): plain rows, no
+#: ORM objects to build, track and expire for a page that only reads
+TABLE_COLUMNS = (Order.id, Order.number, Order.created_at, Order.billing_name, Order.billing_company,
+                 Order.delivery_kind, Order.delivery_label, Order.payment_mode, Order.status, Order.invoiced_at,
+                 Order.total_ttc_cents)
 
 
-def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list[Order], int]:
-    """The estate's orders, newest first, filtered; returns (one page, total count)."""
+def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list[Row], int]:
+    """The estate's orders, newest first, filtered; returns (one page of rows with the
+    :data:`TABLE_COLUMNS`, total count)."""
     from sqlalchemy import func, or_
 
-    statement = select(Order)
+    conditions = []
     if filters.status is not None:
-        statement = statement.where(Order.status == filters.status)
+        conditions.append(Order.status == filters.status)
     if filters.payment_mode is not None:
-        statement = statement.where(Order.payment_mode == filters.payment_mode)
+        conditions.append(Order.payment_mode == filters.payment_mode)
     if filters.delivery_kind is not None:
-        statement = statement.where(Order.delivery_kind == filters.delivery_kind)
+        conditions.append(Order.delivery_kind == filters.delivery_kind)
     if filters.reservations_ready:
-        statement = statement.where(reservations.ready_condition())
+        conditions.append(reservations.ready_condition())
     if filters.estate_fair_id is not None:
-        statement = statement.where(Order.estate_fair_id == filters.estate_fair_id)
+        conditions.append(Order.estate_fair_id == filters.estate_fair_id)
     if filters.group_purchase_id is not None:
-        statement = statement.where(Order.group_purchase_id == filters.group_purchase_id)
+        conditions.append(Order.group_purchase_id == filters.group_purchase_id)
     if filters.date_from is not None:
-        statement = statement.where(Order.created_at >= filters.date_from)
+        conditions.append(Order.created_at >= filters.date_from)
     if filters.date_to is not None:
-        statement = statement.where(Order.created_at < filters.date_to)
+        conditions.append(Order.created_at < filters.date_to)
     if filters.query:
         like = f"%{filters.query.strip().lower()}%"
-        statement = statement.where(or_(func.lower(Order.number).like(like), func.lower(Order.billing_name).like(like),
-                                        func.lower(Order.email).like(like), func.lower(Order.billing_company).like(like)))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        conditions.append(or_(func.lower(Order.number).like(like), func.lower(Order.billing_name).like(like),
+                              func.lower(Order.email).like(like), func.lower(Order.billing_company).like(like)))
+    total = session.scalar(select(func.count(Order.id)).where(*conditions)) or 0
     page = max(page, 1)
-    rows = session.scalars(statement.order_by(Order.created_at.desc(), Order.id.desc())
+    rows = session.execute(select(*TABLE_COLUMNS).where(*conditions)
+                           .order_by(Order.created_at.desc(), Order.id.desc())
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return list(rows), total

@@ -12,9 +12,10 @@ its customer is told once (``Order.reservation_ready_at``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import and_, exists, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Estate, Order, OrderLine, OrderStatus, Price, Wine
 from services import mail
@@ -132,10 +133,16 @@ def check_shippable(session: Session, order: Order) -> None:
 
 
 def _waiting():  # type: ignore[no-untyped-def]
-    """A reserved line of the outer order whose wine is not available yet."""
-    return exists(select(OrderLine.id).join(Wine, Wine.id == OrderLine.wine_id)
-                  .where(OrderLine.order_id == Order.id, OrderLine.reserved.is_(True),
-                         Wine.is_available.is_(False)))
+    """A reserved line of the outer order whose wine is not available yet.
+
+    The lines are reached through the order itself (an alias, by primary key): SQLite,
+    without ANALYZE statistics, reads ``order_line.order_id = shop_order.id AND
+    order_line.estate_id = ?`` through the estate's index (every line of the estate, for
+    each order) but follows ``order_line.order_id`` from an order it has found."""
+    outer = aliased(Order)
+    return exists(select(OrderLine.id).select_from(outer)
+                  .join(OrderLine, OrderLine.order_id == outer.id).join(Wine, Wine.id == OrderLine.wine_id)
+                  .where(outer.id == Order.id, OrderLine.reserved.is_(True), Wine.is_available.is_(False)))
 
 
 def ready_condition():  # type: ignore[no-untyped-def]
@@ -143,11 +150,18 @@ def ready_condition():  # type: ignore[no-untyped-def]
     return and_(Order.status == OrderStatus.RESERVED, ~_waiting())
 
 
-def ready_ids(session: Session, order_ids: list[int]) -> set[int]:
-    """Which of these orders are reservations ready to ship (one query)."""
-    if not order_ids:
+def ready_ids(session: Session, orders: Iterable[Order]) -> set[int]:
+    """Which of these orders (or rows with ``id`` and ``status``, as the caller read them)
+    are reservations ready to ship. Only a "réservée" order can be: no query when none of
+    them is; else one query, from those orders to their lines (see ``_waiting``), for the
+    ones whose reserved wines are not all available yet."""
+    reserved = {order.id for order in orders if order.status is OrderStatus.RESERVED}
+    if not reserved:
         return set()
-    return set(session.scalars(select(Order.id).where(Order.id.in_(order_ids), ready_condition())))
+    waiting = session.scalars(
+        select(Order.id).join(OrderLine, OrderLine.order_id == Order.id).join(Wine, Wine.id == OrderLine.wine_id)
+        .where(Order.id.in_(reserved), OrderLine.reserved.is_(True), Wine.is_available.is_(False)).distinct())
+    return reserved - set(waiting)
 
 
 def announce_ready(session: Session, estate: Estate, *, now: datetime, public_url: str,

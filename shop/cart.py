@@ -89,9 +89,10 @@ def visitor_pricing() -> carts.Pricing:
                          gift_choices=gift_choices())
 
 
-def current_view() -> carts.CartView:
+def current_view(*, with_promotions: bool = True) -> carts.CartView:
     cart = carts.find(db.session, session.get("cart_token"), _user_id())
-    return carts.build_view(db.session, g.estate, cart, price_list(), visitor_pricing())
+    return carts.build_view(db.session, g.estate, cart, price_list(), visitor_pricing(),
+                            with_promotions=with_promotions)
 
 
 def problem_message(problem: carts.Problem) -> str:

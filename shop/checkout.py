@@ -85,7 +85,11 @@ def _render(form: CheckoutForm, view: carts.CartView, options, status: int = 200
 @bp.route("/commande", methods=["GET", "POST"])
 @limiter.limit(CHECKOUT_PER_IP, exempt_when=lambda: bool(request.htmx and request.htmx.target == "checkout-summary"))
 def checkout():  # type: ignore[no-untyped-def]
-    view = current_view()
+    showing = request.method == "GET" or bool(request.htmx and request.htmx.target == "checkout-summary")
+    # Placing the order prices the cart once, with its delivery (orders.place_order):
+    # the promotions are applied there, not to this view too (a page shown again after
+    # a refusal prices it with them, as the cart page does).
+    view = current_view(with_promotions=showing)
     if view.is_empty or view.problems:
         return redirect(url_for("shop.cart"))  # the cart page says what to fix
     options = _options()
@@ -95,15 +99,15 @@ def checkout():  # type: ignore[no-untyped-def]
         _prefill(form, options)
     _prepare(form, options)
     refused = checkout_refusal(view.bottles)  # a closed group purchase, or under its minimum per participant
-    if request.method == "GET" or (request.htmx and request.htmx.target == "checkout-summary"):
+    if showing:
         return _render(form, view, options, error=refused)
     if refused:
-        return _render(form, view, options, 422, refused)
+        return _render(form, current_view(), options, 422, refused)
     if not form.validate() or not _guest_fields_ok(form):
-        return _render(form, view, options, 422)
+        return _render(form, current_view(), options, 422)
     user = _checkout_user(form)
     if user is None:
-        return _render(form, view, options, 422)
+        return _render(form, current_view(), options, 422)
     return _place(form, view, user, options)
 
 
@@ -172,7 +176,8 @@ def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ig
         order = orders.place_order(
             db.session, estate=g.estate, view=view, data=data, user=user, checkout_token=token,
             conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country, view),
-            now=utcnow(), public_url=current_app.config["PUBLIC_URL"], group_purchase_id=current_group_id())
+            now=utcnow(), public_url=current_app.config["PUBLIC_URL"], group_purchase_id=current_group_id(),
+            options=options)
         commit_keeping_loaded()  # the redirect shows the order just written: no second transaction
     except IntegrityError:  # the same checkout, posted twice at once: the other one won
         db.session.rollback()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
@@ -18,7 +20,14 @@ _REQUIRED = _l("Ce champ est obligatoire.")
 
 
 def _countries() -> list[SelectChoice]:
-    return [SelectChoice(code, str(name)) for code, name in COUNTRIES]
+    return list(_countries_in(str(get_locale() or "fr")))
+
+
+@lru_cache(maxsize=8)
+def _countries_in(locale: str) -> tuple[SelectChoice, ...]:
+    """Translated once per language and worker: 250 names, twice a checkout form, were a
+    tenth of the time of placing an order."""
+    return tuple(SelectChoice(code, str(name)) for code, name in COUNTRIES)
 
 
 def _postcode(form: FlaskForm, field: StringField) -> None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import datetime, timezone
 
 import pytest
+from flask import url_for
+from flask_babel import force_locale, format_datetime
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from models import Estate, Invoice, InvoiceKind, Order, OrderStatus, Wine, db, utcnow
 from services import invoicing, orders
+from services.templating import euros
 from services.tenancy import scope_to_estate
 from tests.conftest import checkout_form, first_orderable_wine, visitor, login, make_app, session_for, text_of
+from tests.integration.test_query_counts import add_orders, staff_client
+from tests.querycount import count_queries
 
 VERNETTE = "domaine-de-la-vernette"
 HX = {"HX-Request": "true"}
@@ -249,3 +255,77 @@ def test_customers_see_their_orders_and_download_their_invoices(app):
     login(stranger, "client@chai.example")
     assert stranger.get(f"/compte/commandes/{order_id}/facture.pdf").status_code == 404
     assert stranger.get(f"/{VERNETTE}/commande/VER-00001").status_code == 404
+
+
+def _row_of(page: str, order_id: int) -> str:
+    start = page.index(f'<tr id="order-{order_id}">')
+    return page[start:page.index("</tr>", start)]
+
+
+def test_the_orders_table_shows_fifty_orders_a_page_and_each_row_leads_to_its_order(app):
+    add_orders(app, orders.PAGE_SIZE + 1)
+    with session_for(app) as session:
+        estate_id = session.scalars(select(Estate.id).where(Estate.slug == VERNETTE)).one()
+        ids = list(session.scalars(select(Order.id).where(Order.estate_id == estate_id)
+                                   .order_by(Order.created_at.desc(), Order.id.desc())))
+    staff = staff_client(app)
+    url = f"/gestion/{VERNETTE}/commandes"
+    first = staff.get(url).get_data(as_text=True)
+    assert orders.PAGE_SIZE == 50 and first.count('<tr id="order-') == 50
+    assert f"{len(ids)} commandes" in first and f"Page 1 sur {(len(ids) - 1) // 50 + 1}" in text_of(staff.get(url))
+    last = staff.get(f"{url}?page={(len(ids) - 1) // 50 + 1}").get_data(as_text=True)
+    assert last.count('<tr id="order-') == len(ids) - (len(ids) - 1) // 50 * 50
+    assert f'<tr id="order-{ids[-1]}">' in last and f'<tr id="order-{ids[-1]}">' not in first
+
+    order_id = ids[0]  # one of add_orders': paid, picked up, so "En préparation" is a button
+    row = _row_of(first, order_id)
+    with app.test_request_context():
+        links = {endpoint: url_for(endpoint, estate_slug=VERNETTE, order_id=order_id, **extra) for endpoint, extra in (
+            ("admin.order_page", {}), ("admin.order_status", {}), ("admin.order_resend", {}),
+            ("admin.order_document", {"kind": "bon-de-commande"}))}
+    for link in links.values():
+        assert f'"{link}"' in row
+    with session_for(app) as session:
+        number = session.get(Order, order_id).number
+    assert number in text_of(staff.get(links["admin.order_page"]))
+    assert staff.get(links["admin.order_document"]).mimetype == "application/pdf"
+    moved = staff.post(links["admin.order_status"], data={"to": "preparing"}, headers=HX)
+    assert moved.status_code == 200 and "En préparation" in text_of(moved)
+    assert moved.get_data(as_text=True).lstrip().startswith(f'<tr id="order-{order_id}">')
+    resent = staff.post(links["admin.order_resend"], headers=HX)
+    assert resent.status_code == 200 and "Email de confirmation renvoyé." in text_of(resent)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_tables_dates_and_amounts_read_as_the_filters_write_them(app, language):
+    ids = add_orders(app, 4)
+    moments = [datetime(2025, 3, 30, 0, 59, tzinfo=timezone.utc), datetime(2025, 3, 30, 1, 0, tzinfo=timezone.utc),
+               datetime(2025, 10, 25, 22, 30, tzinfo=timezone.utc), datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc)]
+    amounts = [0, 5, 123_456_789, 100_000]
+    with session_for(app) as session:
+        for order_id, moment, cents in zip(ids, moments, amounts):
+            order = session.get(Order, order_id)
+            order.created_at, order.total_ttc_cents = moment, cents
+        session.commit()
+    staff = staff_client(app)
+    staff.get(f"/langue/{language}")
+    page = staff.get(f"/gestion/{VERNETTE}/commandes?du=2025-01-01&au=2026-01-31").get_data(as_text=True)
+    with app.test_request_context(), force_locale(language):
+        for order_id, moment, cents in zip(ids, moments, amounts):
+            row = _row_of(page, order_id)
+            assert f"<td>{format_datetime(moment, 'short')}</td>" in row
+            assert f'<td class="num">{euros(cents)}</td>' in row
+
+
+def test_the_table_asks_about_reservations_only_when_a_reserved_order_is_on_the_page(app):
+    add_orders(app, 3)
+    staff = staff_client(app)
+    url = f"/gestion/{VERNETTE}/commandes?statut="
+    with count_queries(app) as queries:
+        page = staff.get(url + "paid").get_data(as_text=True)
+    assert page.count('<tr id="order-') >= 3 and not [q for q in queries if "order_line" in q]
+    (reserved,) = add_orders(app, 1, status=OrderStatus.RESERVED)  # no reserved line waits: ready to ship
+    with count_queries(app) as queries:
+        page = staff.get(url + "reserved").get_data(as_text=True)
+    assert len([q for q in queries if "order_line" in q]) == 1
+    assert "Prête à expédier" in _row_of(page, reserved)

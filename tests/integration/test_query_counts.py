@@ -221,7 +221,7 @@ def test_orders_table_with_five_times_the_orders(app):
     staff = staff_client(app)
     add_orders(app, 3)
     filters = "?statut=paid&livraison=pickup&paiement=cheque&q=T-&du=2000-01-01&au=2100-01-01"
-    grow = lambda: add_orders(app, 12)  # noqa: E731 — still one page of 25
+    grow = lambda: add_orders(app, 12)  # noqa: E731 — still one page of 50
     assert_same(app, lambda: staff.get(f"/gestion/{VERNETTE}/commandes{filters}"), grow)
     grow()
     assert_same(app, lambda: staff.get(f"/gestion/{VERNETTE}/commandes{filters}",
