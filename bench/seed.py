@@ -406,9 +406,17 @@ def _add_orders(estates: dict[str, _EstateFacts], customer_ids: dict[str, list],
 
 
 def analyze(app) -> None:  # type: ignore[no-untyped-def]
-    """Refresh the planner's statistics after the bulk load (PostgreSQL's autovacuum
-    would do it within a minute; SQLite only when someone runs ANALYZE)."""
+    """Refresh the planner's statistics after the bulk load, as production would have
+    them by then: PostgreSQL's autovacuum within a minute, Chai's daily
+    ``refresh-statistics`` job on SQLite (the same function)."""
+    from services.database import refresh_statistics
+
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            with db.session.begin():
+                refresh_statistics(db.session)
+            db.session.remove()
+            return
         with db.engine.connect() as conn:
             conn.execute(text("ANALYZE"))
             conn.commit()

@@ -796,9 +796,10 @@ def main(argv: list[str] | None = None) -> int:
         data = seed.seed(app, orders=sizes.orders, lines=sizes.lines, customers_per_estate=sizes.customers,
                          accounts=customers_needed(sizes, connections))
         settings["seed_s"] = time.perf_counter() - started
-        settings["analyze"] = args.pg
-        if args.pg:  # autovacuum would analyse these tables within a minute, i.e. during the run
-            seed.analyze(app)
+        # PostgreSQL's autovacuum would analyse these tables within a minute, i.e. during
+        # the run; on SQLite the daily refresh-statistics job would have run by then
+        settings["analyze"] = True
+        seed.analyze(app)
         say(f"  seeded {data.orders:,} orders and {data.lines:,} lines in {settings['seed_s']:.1f} s")
         from models import Price, PriceList, db as chai_db
 

@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import JobRun, db, utcnow
-from services import group_purchases, mail, ratelimit, reconciliation
+from services import database, group_purchases, mail, ratelimit, reconciliation
 from services.tenancy import allow_all_estates
 
 log = logging.getLogger("chai.jobs")
@@ -92,6 +92,7 @@ def prune_job_runs(session: Session, now: datetime) -> None:
 JOBS: list[Job] = [
     Job("outbox", every(minutes=1), send_outbox),
     Job("prune-job-runs", daily(hour=3, minute=17), prune_job_runs),
+    Job("refresh-statistics", daily(hour=3, minute=41), database.refresh_statistics),  # SQLite's ANALYZE
     Job("reconcile-payments", every(minutes=5), reconciliation.run),  # lost provider answers
     Job("prune-rate-limits", every(hours=1), ratelimit.prune_expired),  # closed windows of chai-db://
     Job("close-group-purchases", every(minutes=1), group_purchases.close_due),  # achats groupés at their closing time

@@ -41,8 +41,7 @@ def queue_email(
         estate_id=estate_id,
         attachments=[OutboxAttachment(source=source) for source in attachments or []],
     )
-    session.add(message)
-    session.flush()
+    session.add(message)  # written with the rest of the transaction (one flush for them all)
     return message
 
 
