@@ -34,7 +34,8 @@ def _load_estate(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """:raise 404: no published estate has this slug."""
     slug = (values or {}).pop("estate_slug", None)
     if _reads_estate_by_core(endpoint):
-        rows = catalogue.published_estate_rows(db.session, slug, CustomerKind.PARTICULIER)
+        rows = catalogue.published_estate_rows(db.session, slug, CustomerKind.PARTICULIER,
+                                               with_wines=endpoint == "shop.page")
         if rows is None:
             abort(404)
         g.anonymous_rows = rows
@@ -72,7 +73,10 @@ def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     user), its wines. None: the wine is not on that list (404)."""
     estate_rows: catalogue.EstateRows = g.anonymous_rows
     price_list = estate_rows.price_list
-    rows = catalogue.shop_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
+    if wine_id is None:  # read with the estate (services.catalogue.published_estate_rows)
+        rows = (estate_rows.wines,) if price_list else ()
+    else:
+        rows = catalogue.shop_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
     if wine_id is not None and not rows:
         return None
     return (endpoint, estate_rows.estate, price_list, tuple(map(tuple, rows)))  # plain tuples hash in C

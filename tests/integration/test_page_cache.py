@@ -202,3 +202,22 @@ def test_the_kept_add_answer_carries_each_visitors_token_count_and_message(datab
         assert refused.status_code == 422 and "Ajouté au panier." not in refused.get_data(as_text=True)
         answers.append(token)
     assert answers[0] != answers[1]
+
+
+def test_kept_pages_lose_the_templates_indentation_but_not_the_text(app):
+    """services.page_cache sends the kept page without the templates' indentation (a
+    fifth of the estate page): the same page to the eye; and a page holding <pre> or a
+    <textarea>, whose spaces show, is kept as rendered."""
+    from services import page_cache
+
+    client = visitor(app)
+    url = f"/{VERNETTE}/"
+    kept = text_of(client.get(url))
+    assert "\n  " not in kept and "\n\t" not in kept
+    with client.session_transaction() as session:
+        session["promo_codes"] = {}  # not neutral: rendered for this visitor, not kept
+    rendered = text_of(client.get(url))
+    assert "\n  " in rendered
+    assert re.sub(r"\s+", " ", kept) == re.sub(r"\s+", " ", rendered)
+    assert page_cache._compact("<pre>\n  a\n    b</pre>") == "<pre>\n  a\n    b</pre>"
+    assert page_cache._compact("<p>\n  a\n    b</p>") == "<p>\na\nb</p>"
