@@ -16,7 +16,8 @@ Environment (and every CHAI_* setting of the README, read by create_app in each 
   On SQLite, one worker with threads is the advice: SQLite takes one writer at a time
   whatever the number of processes, so more workers add memory, not throughput.
   Several do work (WAL, BEGIN IMMEDIATE, busy timeout: services/database.py).
-* CHAI_THREADS: threads per worker (4); each request holds a thread.
+* CHAI_THREADS: threads per worker (2); each request holds a thread. Why 2, and the
+  workers' defaults: services/serving.py (also what bench/run uses).
 * CHAI_FORWARDED_ALLOW_IPS: addresses of the reverse proxy whose X-Forwarded-Proto
   (https) is trusted (127.0.0.1,::1).
 * CHAI_LOG_LEVEL: gunicorn's and Chai's log level (info); "debug" also logs every
@@ -33,9 +34,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 
 _DATABASE_URL = os.environ.get("DATABASE_URL") or os.environ.get("CHAI_DATABASE_URL") or ""
-_ON_POSTGRESQL = _DATABASE_URL.startswith(("postgres://", "postgresql"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the project, wherever gunicorn starts
+from services import serving  # noqa: E402
 
 # create_app() is called once in each worker, after the fork (no preload_app): each
 # worker opens its own database connections and starts its own scheduler thread,
@@ -45,9 +48,9 @@ chdir = os.path.dirname(os.path.abspath(__file__))
 preload_app = False
 
 bind = [f"{os.environ.get('CHAI_HOST', '127.0.0.1')}:{os.environ.get('CHAI_PORT', '8000')}"]
-workers = int(os.environ.get("CHAI_WORKERS") or (min(2 * multiprocessing.cpu_count() + 1, 8) if _ON_POSTGRESQL else 1))
+workers = int(os.environ.get("CHAI_WORKERS") or serving.default_workers(_DATABASE_URL, multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("CHAI_THREADS") or 4)
+threads = int(os.environ.get("CHAI_THREADS") or serving.DEFAULT_THREADS)
 
 # A worker whose main loop is silent this long is killed and replaced; with gthread a
 # slow request does not count (its own thread), so this only catches a stuck worker.

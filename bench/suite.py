@@ -759,7 +759,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="10,000 orders and 3-second runs: a smoke check")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: CHAI_WORKERS, else as gunicorn.conf.py:"
                                                     " 1 on SQLite, 2 × cores + 1 (≤ 8) on PostgreSQL)")
-    parser.add_argument("--threads", type=int, help="threads per worker (default: CHAI_THREADS, else 4)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: CHAI_THREADS, else services.serving's)")
     parser.add_argument("--connections", type=int, help="concurrent connections of the load (default: 2 × workers × "
                                                         "threads, between 8 and 64)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -770,9 +770,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     sizes = QUICK if args.quick else FULL
-    workers = args.workers or int(os.environ.get("CHAI_WORKERS") or (
-        min(2 * (os.cpu_count() or 1) + 1, 8) if args.pg else 1))
-    threads = args.threads or int(os.environ.get("CHAI_THREADS") or 4)
+    from services import serving
+
+    workers = args.workers or int(os.environ.get("CHAI_WORKERS") or serving.default_workers(
+        "postgresql" if args.pg else "sqlite", os.cpu_count() or 1))
+    threads = args.threads or int(os.environ.get("CHAI_THREADS") or serving.DEFAULT_THREADS)
     connections = args.connections or min(max(8, 2 * workers * threads), 64)
     settings = {"backend": "PostgreSQL" if args.pg else "SQLite", "quick": args.quick, "workers": workers,
                 "threads": threads, "keepalive": 5, "connections": connections, "warmup_s": sizes.warmup_s,
