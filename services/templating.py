@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel import numbers as babel_numbers
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 from models import Colour
@@ -95,3 +95,31 @@ def register(app: Flask) -> None:
     from services import page_cache
 
     app.jinja_env.globals["csrf_token"] = page_cache.csrf_token  # generate_csrf, signed once per session
+    app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the catalogue looked up once
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
+        newstyle=True)
+
+
+def current_translations():  # type: ignore[no-untyped-def]
+    """flask_babel.get_translations(), kept for the rest of the request (or app context)
+    while its language stays the same: each ``_()`` of a template looked the catalogue
+    up again through five context lookups (a tenth of an order's emails). Kept beside
+    Flask-Babel's own per-context state (``g._flask_babel``, pinned version); a
+    ``force_locale`` block changes the language object, so it gets its catalogue."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return get_translations()
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
+    kept = getattr(state, "chai_translations", None)
+    if kept is not None and locale is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    state = g.get("_flask_babel")  # created by the lookup if it was not there
+    if state is not None:
+        state.chai_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
