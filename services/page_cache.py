@@ -66,7 +66,8 @@ def _store(app: Flask) -> _Pages:
 #: the key, the CSRF token and the cart's count are put in. Anything else (a flash
 #: message, promo codes, a group purchase, a sponsor's link, a signed-in user …) may
 #: change the page, so the page is rendered for that visitor alone.
-NEUTRAL_SESSION_KEYS = frozenset({"_fresh", "_permanent", "age_ok", "csrf_token", "cart_token", "lang"})
+NEUTRAL_SESSION_KEYS = frozenset({"_fresh", "_permanent", "age_ok", "csrf_token", "cart_token", "lang",
+                                  "fair_invitations"})  # only the checkout reads it
 
 
 def applies() -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
-from models import Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
+from models import DeliveryKind, Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
 from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals, vouchers
 from services import cart as carts
 from services.database import writes_on_get
@@ -21,6 +21,7 @@ from services.ratelimit import CHECKOUT_PER_IP, limiter
 from shop import bp
 from shop.cart import cart_token, commit_keeping_loaded, current_view, forget_code, problem_message
 from shop.checkout_forms import CheckoutForm
+from shop.fairs import invited_fair_id
 from shop.group_purchases import checkout_refusal, current_group_id
 from shop.payments import provider
 from shop.referral import referral_code
@@ -113,7 +114,10 @@ def checkout():  # type: ignore[no-untyped-def]
 
 def _prefill(form: CheckoutForm, options) -> None:  # type: ignore[no-untyped-def]
     if options:
-        form.delivery.data = options[0].key
+        # a visitor who came by a fair's invitation link collects at that fair
+        invited = invited_fair_id()
+        form.delivery.data = next((o.key for o in options if o.kind is DeliveryKind.FAIR and o.occasion_id == invited),
+                                  options[0].key)
     if current_user.is_authenticated:
         form.first_name.data, form.last_name.data = current_user.first_name, current_user.last_name
         form.phone.data, form.company.data = current_user.phone, current_user.company_name

@@ -409,3 +409,21 @@ def test_a_fair_for_another_estates_order_filter_shows_nothing(app):
     page = text_of(staff.get(f"/gestion/{VERNETTE}/commandes?salon={rozel.id}"))
     assert "0 commande" in page
     assert staff.get(f"/gestion/{VERNETTE}/commandes?salon=abc").status_code == 200
+
+
+def test_the_invitation_link_preselects_pickup_at_that_fair_at_checkout(app):
+    """A customer who came by the fair's invitation link finds "Retrait sur le salon"
+    chosen at checkout; one who did not finds the first delivery, as before."""
+    participation = _add_fair(app, _staff(app))
+    wine_id, _, _ = first_orderable_wine(app, VERNETTE)
+
+    def chosen(client) -> str:  # type: ignore[no-untyped-def]
+        assert client.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "6"}).status_code == 302
+        page = text_of(client.get(f"/{VERNETTE}/commande"))
+        return re.search(r'<input[^>]*checked[^>]*name="delivery"[^>]*value="([^"]+)"|'
+                         r'<input[^>]*name="delivery"[^>]*value="([^"]+)"[^>]*checked', page).group(0)
+
+    invited = visitor(app)
+    assert invited.get(f"/{VERNETTE}/salon/{participation.token}").status_code == 200
+    assert f'value="fair:{participation.id}"' in chosen(invited)
+    assert "fair:" not in chosen(visitor(app))
