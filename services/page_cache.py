@@ -73,6 +73,9 @@ NEUTRAL_SESSION_KEYS = frozenset({"_fresh", "_permanent", "age_ok", "csrf_token"
 def applies() -> bool:
     """The request may get a kept page: an anonymous GET (or HEAD) whose session holds
     nothing but :data:`NEUTRAL_SESSION_KEYS`."""
+    # The session first: a signed-in visitor's holds "_user_id", and looking at it costs
+    # less than loading the user. Again after current_user: a "remember me" cookie logs
+    # the visitor in while it loads, and that writes "_user_id" into the session.
     return (request.method in ("GET", "HEAD") and session.keys() <= NEUTRAL_SESSION_KEYS
             and not current_user.is_authenticated and session.keys() <= NEUTRAL_SESSION_KEYS)
 
