@@ -11,17 +11,13 @@ from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine, WineImage
+from services.errors import FieldError
 
 COLOUR_ORDER = [Colour.ROUGE, Colour.BLANC, Colour.ROSE, Colour.EFFERVESCENT, Colour.MOELLEUX, Colour.AUTRE]
 
 
-class InvalidWineChange(ValueError):
+class InvalidWineChange(FieldError):
     """A wine edit breaks a rule; ``field`` names the offending field."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field = field
-        self.code = code
 
 
 @dataclass(frozen=True)

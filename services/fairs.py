@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import DeliveryKind, Estate, EstateFair, Fair, Order, PriceList
 from services import delivery
+from services.errors import FieldError
 from services.pdf import html_to_pdf
 from services.tenancy import get_owned
 from services.templating import PARIS
@@ -45,14 +46,10 @@ def paris_date(now: datetime) -> date:
     return now.astimezone(PARIS).date()
 
 
-class InvalidFair(ValueError):
+class InvalidFair(FieldError):
     """The fair or the participation breaks a rule; ``field`` says which form field,
     ``code``: name, city, dates, too_long, stand, percent, price_list, both, taken,
     unknown (no such upcoming fair)."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field, self.code = field, code
 
 
 class FairHasOrders(Exception):

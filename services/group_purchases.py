@@ -37,17 +37,14 @@ from models import (
 )
 from services import delivery, mail
 from services.tenancy import get_owned
+from services.errors import FieldError
 
 OPEN, CLOSED = "open", "closed"
 MAX_TIERS = 5
 
 
-class InvalidGroupPurchase(ValueError):
+class InvalidGroupPurchase(FieldError):
     """``field`` says which input; ``code`` which rule (closes_at, tiers, …)."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field, self.code = field, code
 
 
 @dataclass(frozen=True)

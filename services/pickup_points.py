@@ -17,16 +17,13 @@ from sqlalchemy.orm import Session
 from models import DeliveryKind, Estate, Order, PickupPoint
 from services import delivery
 from services.fairs import paris_date
+from services.errors import FieldError
 
 POINT_DAYS_MAX = 366  #: a "temporary" point open for more than a year is a typing error
 
 
-class InvalidPickupPoint(ValueError):
+class InvalidPickupPoint(FieldError):
     """``field`` says which form field, ``code``: name, dates, too_long, length."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field, self.code = field, code
 
 
 class PickupPointHasOrders(Exception):
