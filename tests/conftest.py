@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import pytest
 from flask import Flask
@@ -30,6 +30,8 @@ from app import create_app, normalise_database_url
 from models import db
 from services.demo import DEMO_PASSWORD
 from services.tenancy import allow_all_estates
+
+T = TypeVar("T")
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -214,6 +216,24 @@ def empty_database(new_database, pg_server: PostgresServer | None) -> Iterator[T
 @pytest.fixture
 def app(database: TestDatabase) -> Flask:
     return make_app(database)
+
+
+def at_once(calls: list[Callable[[], T]]) -> list[T]:
+    """Each call in a thread of its own, all released together (a barrier): their
+    results, in the order of ``calls`` (the concurrency tests' "at the same moment")."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        results[n] = calls[n]()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def visitor(app: Flask) -> FlaskClient:

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from models import Estate, Wine
-from tests.conftest import first_orderable_wine, login, session_for, text_of
+from tests.conftest import at_once, first_orderable_wine, login, session_for, text_of
 
 VERNETTE, ROZEL = "domaine-de-la-vernette", "domaine-rozel"
 HX = {"HX-Request": "true"}
@@ -137,8 +137,6 @@ def test_clicks_at_once_on_one_cart_add_up(app, client):
     """Eight "Ajouter" of one visitor at the same moment (several tabs, an impatient
     double click): the cart's row lock makes each add read the quantity the previous
     one wrote, so none is lost (PostgreSQL would otherwise let two read the same)."""
-    import threading
-
     from models import CartLine
 
     wine_id, _, _ = first_orderable_wine(app, VERNETTE)
@@ -149,17 +147,8 @@ def test_clicks_at_once_on_one_cart_add_up(app, client):
         tab = app.test_client()
         tab.set_cookie("session", cookie)
         tabs.append(tab)
-    barrier, answers = threading.Barrier(len(tabs)), []
-
-    def click(tab) -> None:  # type: ignore[no-untyped-def]
-        barrier.wait()
-        answers.append(tab.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "1"}, headers=HX).status_code)
-
-    threads = [threading.Thread(target=click, args=(tab,)) for tab in tabs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once([lambda tab=tab: tab.post(f"/{VERNETTE}/panier/ajouter/{wine_id}", data={"quantity": "1"},
+                                                headers=HX).status_code for tab in tabs])
     assert answers == [200] * len(tabs)
     with session_for(app) as session:
         quantities = session.scalars(select(CartLine.quantity).where(CartLine.wine_id == wine_id)).all()

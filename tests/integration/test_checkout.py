@@ -4,7 +4,6 @@ bottles under concurrency, payments through the Mangopay sandbox."""
 from __future__ import annotations
 
 import io
-import threading
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Order, OrderEvent, OrderStatus, OutboxMessage, Payment, PaymentStatus, User, Wine, db, utcnow
 from services import mail
-from tests.conftest import checkout_form, first_orderable_wine, visitor, make_app, session_for, text_of
+from tests.conftest import at_once, checkout_form, first_orderable_wine, visitor, make_app, session_for, text_of
 
 VERNETTE = "domaine-de-la-vernette"
 
@@ -103,19 +102,9 @@ def test_twenty_concurrent_checkouts_for_the_last_six_bottles_make_one_order(app
         client = visitor(app)
         _fill_cart(client, wine_id)
         clients.append(client)
-    barrier = threading.Barrier(len(clients))
-    responses: list = [None] * len(clients)
-
-    def checkout(n: int) -> None:
-        barrier.wait()
-        responses[n] = clients[n].post(f"/{VERNETTE}/commande",
-                                       data=checkout_form(token=f"c{n}", email=f"client{n}@example.com"))
-
-    threads = [threading.Thread(target=checkout, args=(n,)) for n in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = at_once([lambda client=client, n=n: client.post(
+        f"/{VERNETTE}/commande", data=checkout_form(token=f"c{n}", email=f"client{n}@example.com"))
+        for n, client in enumerate(clients)])
     placed = [r for r in responses if r.status_code == 302 and "/commande/VER-" in r.headers["Location"]]
     assert len(placed) == 1
     assert len(_orders(app)) == 1

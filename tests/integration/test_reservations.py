@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import threading
 
 from sqlalchemy import func, select
 
 from models import AuditEntry, Estate, Order, OrderLine, OrderStatus, OutboxMessage, Price, PriceList, Wine
-from tests.conftest import body_of, checkout_form, first_orderable_wine, login, make_app, session_for, text_of, visitor
+from tests.conftest import at_once, body_of, checkout_form, first_orderable_wine, login, make_app, session_for, text_of, visitor
 
 VERNETTE = "domaine-de-la-vernette"
 HX = {"HX-Request": "true"}
@@ -242,19 +241,9 @@ def test_twenty_concurrent_reservations_never_exceed_the_cap(app):
         client = visitor(app)
         assert _reserve(client, wine_id).status_code == 302
         clients.append(client)
-    barrier = threading.Barrier(len(clients))
-    responses: list = [None] * len(clients)
-
-    def checkout(n: int) -> None:
-        barrier.wait()
-        responses[n] = clients[n].post(f"/{VERNETTE}/commande",
-                                       data=checkout_form(token=f"r{n}", email=f"reserve{n}@example.com"))
-
-    threads = [threading.Thread(target=checkout, args=(n,)) for n in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = at_once([lambda client=client, n=n: client.post(
+        f"/{VERNETTE}/commande", data=checkout_form(token=f"r{n}", email=f"reserve{n}@example.com"))
+        for n, client in enumerate(clients)])
     placed = [r for r in responses if r.status_code == 302 and "/commande/VER-" in r.headers["Location"]]
     assert len(placed) == 5 and len(_orders(app)) == 5
     for response in responses:
