@@ -90,7 +90,8 @@ def _folded(estate_id, price_list_id, dialect: str):  # type: ignore[no-untyped-
 
 def _wine_rows(estate_id, price_list_id, one_wine: bool):  # type: ignore[no-untyped-def]
     """What the shop pages show of the wines of ``estate_id`` priced on ``price_list_id``
-    (bound parameters, or the columns of an enclosing query).
+    (bound parameters, or the columns of an enclosing query); ``one_wine``: the
+    ``wine_id`` parameter's wine only.
 
     The wine page's key takes every column of its wine, price and images. The estate
     page's takes the columns templates/shop/estate.html shows of its 24 wines (reading
@@ -119,25 +120,21 @@ def _wine_rows(estate_id, price_list_id, one_wine: bool):  # type: ignore[no-unt
     return statement.where(wine.c.id == bindparam("wine_id")) if one_wine else statement
 
 
-@lru_cache(maxsize=2)
-def _shop_rows_statement(one_wine: bool):  # type: ignore[no-untyped-def]
+@lru_cache(maxsize=1)
+def _wine_page_statement():  # type: ignore[no-untyped-def]
     """Built once: a Core statement on the tables (no ORM entity, so its compiled form
     is reused as is), with the estate's criteria written out."""
-    return _wine_rows(bindparam("estate_id"), bindparam("price_list_id"), one_wine)
+    return _wine_rows(bindparam("estate_id"), bindparam("price_list_id"), True)
 
 
-def shop_rows(session: Session, estate_id: int, price_list_id: int, wine_id: int | None = None) -> tuple:
-    """What the shop pages show of the wines (wine, price, images), as plain rows in a
-    stable order, cheaply: services.page_cache's key. ``wine_id``: that wine only, every
-    column (the wine page). Core on the session's connection: the estate filter is in
-    the statement (services.tenancy does not see Core statements)."""
-    parameters = {"estate_id": estate_id, "price_list_id": price_list_id}
-    connection = session.connection()
-    if wine_id is None:  # the estate page: its wines in one value
-        statement = _folded(bindparam("estate_id"), bindparam("price_list_id"), connection.dialect.name)
-        return (connection.execute(statement, parameters).scalar(),)
-    parameters["wine_id"] = wine_id
-    return tuple(connection.execute(_shop_rows_statement(True), parameters).all())
+def wine_page_rows(session: Session, estate_id: int, price_list_id: int, wine_id: int) -> tuple:
+    """Every column of what the wine page shows (the wine, its price, its images), as
+    plain tuples in a stable order: services.page_cache's key; empty when the wine is
+    hidden or not on the list. Core on the session's connection: the estate filter is
+    in the statement (services.tenancy does not see Core statements)."""
+    result = session.connection().execute(_wine_page_statement(), {
+        "estate_id": estate_id, "price_list_id": price_list_id, "wine_id": wine_id})
+    return tuple(map(tuple, result.all()))  # plain tuples hash in C
 
 
 @lru_cache(maxsize=4)
@@ -158,7 +155,7 @@ class EstateRows:
     estate_id: int
     estate: tuple  #: every column of the estate
     price_list: tuple | None  #: every column of the default list; None without one
-    wines: str | None = None  #: with ``with_wines``: the estate page's wines (:func:`shop_rows`' value)
+    wines: str | None = None  #: with ``with_wines``: the estate page's wines, one JSON text (:func:`_folded`)
 
     def named(self) -> SimpleNamespace:
         """The estate's columns by name (``.mixing_allowed`` …), as on an Estate."""

@@ -7,8 +7,8 @@ rendered once with a placeholder for each, kept in this process, and served with
 visitor's token and count put in.
 
 It is kept under a key made of what it shows: the estate's row, the price list's, the
-rows of the wines with their prices and images (read on every request by one lean
-query, services.catalogue.shop_rows), the language and the URL. A change to any of
+rows of the wines with their prices and images (read on every request by Core:
+services.catalogue.published_estate_rows, wine_page_rows), the language and the URL. A change to any of
 them (a price, a description, a stock going down) makes another key, in this worker and
 in every other one: there is nothing to invalidate and no page is ever older than its
 rows. Reading the rows is what the request still costs; loading them as ORM objects and

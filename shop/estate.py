@@ -73,13 +73,10 @@ def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     user), its wines. None: the wine is not on that list (404)."""
     estate_rows: catalogue.EstateRows = g.anonymous_rows
     price_list = estate_rows.price_list
-    if wine_id is None:  # read with the estate (services.catalogue.published_estate_rows)
-        rows = (estate_rows.wines,) if price_list else ()
-    else:
-        rows = catalogue.shop_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
-    if wine_id is not None and not rows:
-        return None
-    return (endpoint, estate_rows.estate, price_list, tuple(map(tuple, rows)))  # plain tuples hash in C
+    if wine_id is None:  # one JSON text, read with the estate (catalogue.published_estate_rows)
+        return (endpoint, estate_rows.estate, price_list, estate_rows.wines)
+    rows = catalogue.wine_page_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
+    return (endpoint, estate_rows.estate, price_list, rows) if rows else None
 
 
 @bp.get("/")
