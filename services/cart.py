@@ -207,23 +207,15 @@ def add(session: Session, rules: CartRules, cart_id: int, wine_id: int, price_li
     wine = wine_for_cart(session, rules.estate_id, wine_id, price_list_id, cart_id)
     if wine is None:
         return None
-    reservable = bool(rules.reservations_enabled and wine.reservation_open and wine.is_visible
-                      and not wine.is_available)  # as reservations.is_open
     if not wine.is_visible or wine.price_id is None:
         raise CartError("unavailable", name=wine.name)
-    if not wine.is_available and not reservable:
+    if not wine.is_available and not reservations.is_open(rules, wine):  # the rules stand for the estate
         # with the estate's reservations on, say that this wine cannot be reserved
         raise CartError("reservation_closed" if rules.reservations_enabled else "unavailable", name=wine.name)
     if quantity <= 0 or (quantity % wine.order_multiple and not rules.mixing_allowed):
         raise CartError("not_multiple", name=wine.name, n=wine.order_multiple)
     new_quantity = (wine.in_cart or 0) + quantity
-    if wine.is_available or not reservable:
-        _check_stock(wine, new_quantity)
-    else:
-        left = reservations.left(wine)
-        most = MAX_BOTTLES_PER_LINE if left is None else min(left, MAX_BOTTLES_PER_LINE)
-        if new_quantity > most:
-            raise CartError("reservation_full", name=wine.name, n=most)
+    _check_quantity(rules, wine, new_quantity)
     line = CartLine.__table__
     if wine.line_id is None:
         connection.execute(line.insert().values(estate_id=rules.estate_id, cart_id=cart_id, wine_id=wine_id,
@@ -251,7 +243,7 @@ def _check_stock(wine: Wine, quantity: int) -> None:
         raise CartError("stock", name=wine.name, n=wine.stock)
 
 
-def _check_quantity(estate: Estate, wine: Wine, quantity: int) -> None:
+def _check_quantity(estate: Estate | CartRules, wine: Any, quantity: int) -> None:
     """The stock of an available wine; the cap of a reserved one (its stock is not taken)."""
     if wine.is_available or not reservations.is_open(estate, wine):
         _check_stock(wine, quantity)
