@@ -7,8 +7,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Cart, CartLine, Estate, EstateCustomer, Price, PriceList, Promotion, Wine, promotion_gift_wine
 from services import promotion_store, reservations, vouchers
@@ -274,8 +275,14 @@ def set_quantity(session: Session, estate: Estate, cart: Cart, wine: Wine, quant
 
 
 def empty(session: Session, cart: Cart) -> None:
-    cart.lines.clear()
-    session.flush()
+    """One DELETE for the cart's lines (the unit of work sent one per line)."""
+    session.connection().execute(_EMPTY, {"cart_id": cart.id})
+    for line in list(cart.lines):  # the loaded lines are gone: forget them, not delete them again
+        session.expunge(line)
+    set_committed_value(cart, "lines", [])
+
+
+_EMPTY = delete(CartLine.__table__).where(CartLine.cart_id == bindparam("cart_id"))
 
 
 def build_view(session: Session, estate: Estate, cart: Cart | None, price_list: PriceList | None,

@@ -33,16 +33,20 @@ def default_price_list(session: Session, kind: CustomerKind) -> PriceList | None
     ).first()
 
 
-def price_list_for(session: Session, estate: Estate, user: User | None) -> PriceList | None:
+def price_list_for(session: Session, estate: Estate, user: User | None,
+                   customer: EstateCustomer | None = None) -> PriceList | None:
     """The list a visitor buys from: the one the estate gave them in its customer file,
     else "Professionnels" for a verified pro, else "Particuliers".
 
     An unverified professional (pending or rejected) sees particulier prices.
+    ``customer``: the user's entry in the customer file if the caller read it already
+    (only an entry tied to the account gives its list).
     """
     if user is not None and user.is_authenticated:
-        customer = session.scalars(
-            select(EstateCustomer).where(EstateCustomer.user_id == user.id)
-        ).first()
+        if customer is None or customer.user_id != user.id:
+            customer = session.scalars(
+                select(EstateCustomer).where(EstateCustomer.user_id == user.id)
+            ).first()
         if customer is not None and customer.price_list is not None:
             if customer.price_list.default_for is not CustomerKind.PROFESSIONNEL or user.is_verified_pro:
                 return customer.price_list

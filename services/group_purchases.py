@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -36,7 +36,7 @@ from models import (
     OrderStatus,
 )
 from services import delivery, mail
-from services.tenancy import get_owned
+from services.tenancy import current_estate_id, get_owned
 from services.errors import FieldError
 
 OPEN, CLOSED = "open", "closed"
@@ -326,3 +326,15 @@ def close_due(session: Session, now: datetime) -> int:
         select(GroupPurchase).where(GroupPurchase.status == OPEN, GroupPurchase.closes_at <= now)
         .order_by(GroupPurchase.id)))
     return sum(1 for group in due if close(session, group, now))
+
+
+def filter_choices(session: Session) -> list[Row]:
+    """The current estate's last 50 group purchases as the orders table's filter shows
+    them: rows of (id, organiser_name, closes_at), latest closing first. Core, the estate
+    written out (the orders table is timed against its raw SQL, issue 8)."""
+    return list(session.connection().execute(_FILTER_CHOICES, {"estate_id": current_estate_id(session)}))
+
+
+_FILTER_CHOICES = (select(GroupPurchase.id, GroupPurchase.organiser_name, GroupPurchase.closes_at)
+                   .where(GroupPurchase.estate_id == bindparam("estate_id"))
+                   .order_by(GroupPurchase.closes_at.desc()).limit(50))

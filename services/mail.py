@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from models import OutboxAttachment, OutboxMessage
@@ -31,18 +31,23 @@ def queue_email(
     body_html: str = "",
     estate_id: int | None = None,
     attachments: list[str] | None = None,
-) -> OutboxMessage:
-    """:param attachments: document sources, resolved when sending (services.documents)."""
-    message = OutboxMessage(
-        recipient=recipient,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        estate_id=estate_id,
-        attachments=[OutboxAttachment(source=source) for source in attachments or []],
-    )
-    session.add(message)  # written with the rest of the transaction (one flush for them all)
-    return message
+) -> int:
+    """Write the message (and its attachments' sources, resolved when sending:
+    services.documents) in the caller's transaction; returns its id.
+
+    Core statements built once, sent at once (a checkout queues two messages: as ORM
+    objects flushed at commit they cost a tenth of the order, issue 8)."""
+    connection = session.connection()
+    message_id = connection.execute(_QUEUE, {
+        "recipient": recipient, "subject": subject, "body_text": body_text, "body_html": body_html,
+        "estate_id": estate_id}).scalar_one()
+    if attachments:
+        connection.execute(_ATTACH, [{"message_id": message_id, "source": source} for source in attachments])
+    return message_id
+
+
+_QUEUE = insert(OutboxMessage.__table__).returning(OutboxMessage.id)  #: the columns' defaults fill the rest
+_ATTACH = insert(OutboxAttachment.__table__)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -136,7 +141,7 @@ def queue_template(
     estate_id: int | None = None,
     attachments: list[str] | None = None,
     **context: object,
-) -> OutboxMessage:
+) -> int:
     from flask import render_template
 
     return queue_email(

@@ -1,5 +1,6 @@
 """Anonymous shop pages rendered once per content: the estate page and the wine pages
-(and the htmx answer to "Ajouter", shop/cart.py, kept under what it shows).
+(and the htmx answer to "Ajouter", shop/cart.py, kept under what it shows); and, for
+one signed-in user at a time, the back office's orders table (:func:`serve_signed_in`).
 
 Every anonymous visitor of an estate sees the same page in one language, but for two
 things: the CSRF token of their session and the bottles in their cart. The page is
@@ -31,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
@@ -53,6 +54,7 @@ class _Pages:
         self.pages: OrderedDict[Hashable, str] = OrderedDict()
         self.lock = threading.Lock()
         self.signed_tokens: OrderedDict[str, str] = OrderedDict()  #: session's CSRF token → signed form
+        self.private: OrderedDict[Hashable, str] = OrderedDict()  #: signed-in pages (:func:`serve_signed_in`)
 
 
 def _store(app: Flask) -> _Pages:
@@ -89,23 +91,50 @@ def serve(content_key: Hashable, render: Callable[..., str], cart_count: Callabl
     served but never kept: another visitor would receive the token.
     """
     store = _store(current_app)
-    key = (content_key, str(get_locale()), request.scheme, request.host, request.root_path, request.path,
-           request.query_string)
+    page = _kept(store, store.pages, MAX_PAGES, (content_key, str(get_locale())),
+                 lambda: render(csrf_token=lambda: _CSRF_MARK, cart_count=lambda: _COUNT_MARK))
+    return page.replace(_CSRF_MARK, str(escape(csrf_token()))).replace(_COUNT_MARK, str(int(cart_count())))
+
+
+#: back-office pages kept per worker (about 60 kB each): users × filters × pages
+MAX_PRIVATE_PAGES = 64
+
+
+def serve_signed_in(content_key: Hashable, render: Callable[..., str]) -> str:
+    """A signed-in user's page (the orders table) rendered once per content, for that
+    user alone, like :func:`serve`: ``content_key`` holds every value the page shows
+    (the rows read for it on this request, the estate's name …); the user, the language,
+    the time zone and the URL are added here. ``render(csrf_token=…)`` gets the
+    placeholder of the CSRF token. Rendered afresh while a flash message waits (it is
+    shown once)."""
+    if session.get("_flashes"):
+        return render(csrf_token=csrf_token)
+    store = _store(current_app)
+    key = ("signed-in", current_user.get_id(), content_key, str(get_locale()), str(get_timezone()))
+    page = _kept(store, store.private, MAX_PRIVATE_PAGES, key, lambda: render(csrf_token=lambda: _CSRF_MARK))
+    return page.replace(_CSRF_MARK, str(escape(csrf_token())))
+
+
+def _kept(store: _Pages, pages: OrderedDict[Hashable, str], most: int, content_key: tuple,
+          render: Callable[[], str]) -> str:
+    """The page kept under ``content_key`` and the request's URL, else ``render()``
+    kept (least recently used pages leave first), placeholders left in."""
+    key = (*content_key, request.scheme, request.host, request.root_path, request.path, request.query_string)
     with store.lock:
-        page = store.pages.get(key)
+        page = pages.get(key)
         if page is not None:
-            store.pages.move_to_end(key)
+            pages.move_to_end(key)
     if page is None:
-        page = _compact(render(csrf_token=lambda: _CSRF_MARK, cart_count=lambda: _COUNT_MARK))
+        page = _compact(render())
         token = generate_csrf()
         if token.split(".", 1)[0] in page:  # the session's own token, signed at any time
             current_app.logger.warning("page_cache: %s shows the session's CSRF token; not kept", request.path)
         else:
             with store.lock:
-                store.pages[key] = page
-                while len(store.pages) > MAX_PAGES:
-                    store.pages.popitem(last=False)
-    return page.replace(_CSRF_MARK, str(escape(csrf_token()))).replace(_COUNT_MARK, str(int(cart_count())))
+                pages[key] = page
+                while len(pages) > most:
+                    pages.popitem(last=False)
+    return page
 
 
 #: signed CSRF tokens kept per worker (the sessions browsing at once)
@@ -149,3 +178,4 @@ def clear(app: Flask) -> None:
     store = _store(app)
     with store.lock:
         store.pages.clear()
+        store.private.clear()

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, insert, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, selectinload
 
 from models import (CustomerKind, EstateCustomer, Promotion, PromotionUse, Wine, promotion_customer, promotion_gift_wine,
-                    promotion_target_wine)
+                    promotion_target_wine, utcnow)
 from services import promotions as engine
 
 
@@ -200,27 +200,37 @@ def public_codes(session: Session, now: datetime) -> list[Promotion]:
 def redeem(session: Session, promotion_ids: list[int], order_id: int, customer_id: int) -> None:
     """Record the codes an order used, atomically. :raise CodeExhausted: nothing is recorded
     (the caller rolls back the whole order)."""
+    from services.tenancy import current_estate_id
+
+    estate_id = current_estate_id(session)
+    connection = session.connection()
     for promotion_id in sorted(promotion_ids):
-        promotion = session.get(Promotion, promotion_id)
-        if promotion is None or promotion.code is None:
-            continue
-        taken = session.execute(
-            update(Promotion)
-            .where(Promotion.id == promotion_id,
-                   or_(Promotion.max_uses.is_(None), Promotion.uses_count < Promotion.max_uses))
-            .values(uses_count=Promotion.uses_count + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            raise CodeExhausted(promotion.code)
-        if promotion.max_uses_per_customer is not None:
+        taken = connection.execute(_TAKE_USE, {"promotion_id": promotion_id, "of_estate": estate_id}).first()
+        if taken is None:
+            code = session.scalar(select(Promotion.code).where(Promotion.id == promotion_id))
+            if code is None:
+                continue  # a promotion without a code (or gone): no use to count
+            raise CodeExhausted(code)
+        if taken.max_uses_per_customer is not None:
             used = session.scalar(select(func.count()).select_from(PromotionUse).where(
                 PromotionUse.promotion_id == promotion_id, PromotionUse.customer_id == customer_id)) or 0
-            if used >= promotion.max_uses_per_customer:
-                raise CodeExhausted(promotion.code)
-        session.add(PromotionUse(estate_id=promotion.estate_id, promotion_id=promotion_id, order_id=order_id,
-                                 customer_id=customer_id))
-    session.flush()
+            if used >= taken.max_uses_per_customer:
+                raise CodeExhausted(taken.code)
+        connection.execute(_RECORD_USE, {"estate_id": estate_id, "promotion_id": promotion_id, "order_id": order_id,
+                                          "customer_id": customer_id, "created_at": utcnow()})
+    if promotion_ids:
+        session.info.pop(_MEMO, None)  # Core writes: the listeners above do not see them
+
+
+# Core, built once, the estate written out (services.tenancy's criteria, by hand): the
+# ORM's UPDATE cost three times the statement on a checkout (issue 8).
+_TAKE_USE = (update(Promotion.__table__)
+             .where(Promotion.id == bindparam("promotion_id"), Promotion.estate_id == bindparam("of_estate"),
+                    Promotion.code.is_not(None),
+                    or_(Promotion.max_uses.is_(None), Promotion.uses_count < Promotion.max_uses))
+             .values(uses_count=Promotion.uses_count + 1)
+             .returning(Promotion.code, Promotion.max_uses_per_customer))
+_RECORD_USE = insert(PromotionUse.__table__)
 
 
 def customer_kind_value(kind: CustomerKind | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,7 @@ def take_next(session: Session, estate_id: int, name: str) -> int:
     gives the number back, so numbers are gapless and never given twice.
     """
     for _ in range(2):
-        taken = session.execute(
-            update(Sequence)
-            .where(Sequence.estate_id == estate_id, Sequence.name == name)
-            .values(next_value=Sequence.next_value + 1)
-            .returning(Sequence.next_value)
-            .execution_options(synchronize_session=False, all_estates=True)
-        ).scalar_one_or_none()
+        taken = session.connection().execute(_TAKE, {"of_estate": estate_id, "counter": name}).scalar_one_or_none()
         if taken is not None:
             return taken - 1
         try:
@@ -32,6 +26,13 @@ def take_next(session: Session, estate_id: int, name: str) -> int:
         except IntegrityError:
             pass
     raise RuntimeError(f"sequence {name!r} of estate {estate_id} could not be advanced")
+
+
+#: Core, built once: every order, invoice and credit note sends it
+_TAKE = (update(Sequence.__table__)
+         .where(Sequence.estate_id == bindparam("of_estate"), Sequence.name == bindparam("counter"))
+         .values(next_value=Sequence.next_value + 1)
+         .returning(Sequence.next_value))
 
 
 def peek(session: Session, estate_id: int, name: str) -> int:

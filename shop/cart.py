@@ -91,7 +91,10 @@ def visitor_pricing() -> carts.Pricing:
 
 def current_view(*, with_promotions: bool = True) -> carts.CartView:
     cart = carts.find(db.session, session.get("cart_token"), _user_id())
-    return carts.build_view(db.session, g.estate, cart, price_list(), visitor_pricing(),
+    pricing = visitor_pricing()
+    user = current_user if current_user.is_authenticated else None
+    return carts.build_view(db.session, g.estate, cart,
+                            catalogue.price_list_for(db.session, g.estate, user, pricing.customer), pricing,
                             with_promotions=with_promotions)
 
 

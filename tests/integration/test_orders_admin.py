@@ -329,3 +329,48 @@ def test_the_table_asks_about_reservations_only_when_a_reserved_order_is_on_the_
         page = staff.get(url + "reserved").get_data(as_text=True)
     assert len([q for q in queries if "order_line" in q]) == 1
     assert "Prête à expédier" in _row_of(page, reserved)
+
+
+CSRF_INPUT_RE = r'name="csrf_token" value="([^"]+)"'
+
+
+def test_the_kept_orders_table_is_never_older_than_its_orders_and_its_estate(app):
+    """The table is rendered once per content (services.page_cache.serve_signed_in):
+    a change made anywhere (another worker, a job) shows on the next request."""
+    (order_id,) = _order(app)
+    staff = staff_client(app)
+    url = f"/gestion/{VERNETTE}/commandes"
+    block = {**HX, "HX-Target": "orders-table"}
+    assert "En attente de paiement" in _row_of(staff.get(url).get_data(as_text=True), order_id)
+    staff.get(url, headers=block)  # both kept
+    with session_for(app) as session:
+        order = session.get(Order, order_id)
+        order.status, order.invoiced_at = OrderStatus.PAID, utcnow()
+        session.get(Estate, order.estate_id).name = "Domaine de la Vernette et Fils"
+        session.commit()
+    page = staff.get(url).get_data(as_text=True)
+    assert "Payée" in _row_of(page, order_id) and "Facturée" in _row_of(page, order_id)
+    assert "Domaine de la Vernette et Fils" in page
+    assert "Payée" in _row_of(staff.get(url, headers=block).get_data(as_text=True), order_id)
+    _order(app, who="second")
+    assert "2 commandes" in text_of(staff.get(url)) and "2 commandes" in text_of(staff.get(url, headers=block))
+
+
+def test_the_kept_orders_table_carries_each_users_token_and_shows_a_flash_once(app):
+    import re
+
+    (order_id,) = _order(app)
+    url = f"/gestion/{VERNETTE}/commandes"
+    vigneron, operator = staff_client(app), visitor(app)
+    login(operator, "operateur@chai.example")
+    tokens = []
+    for client in (vigneron, operator, vigneron):
+        page = client.get(url).get_data(as_text=True)
+        tokens.append(set(re.findall(CSRF_INPUT_RE, page)))
+    assert len(tokens[0]) == 1 and tokens[0] == tokens[2] and tokens[0] != tokens[1]
+    moved = vigneron.post(f"{url}/{order_id}/statut", data={"to": "paid", "csrf_token": tokens[0].pop()})
+    assert moved.status_code == 302  # without htmx: back to the table with a message
+    assert "Commande VER-00001 : Payée." in text_of(vigneron.get(url))
+    again = text_of(vigneron.get(url))
+    assert "Commande VER-00001 : Payée." not in again and "Payée" in again
+    assert "Commande VER-00001" not in text_of(operator.get(url))
