@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import DeliveryKind, Estate, ShippingRate, ShippingZone
@@ -70,7 +70,7 @@ OptionProvider = Callable[[Session, Estate, DeliveryContext], list[DeliveryOptio
 
 def _built_in_options(session: Session, estate: Estate, context: DeliveryContext) -> list[DeliveryOption]:
     options = []
-    has_grid = session.scalars(select(ShippingRate.id).limit(1)).first() is not None
+    has_grid = session.connection().execute(_HAS_GRID, {"estate_id": estate.id}).first() is not None
     if has_grid:
         options.append(DeliveryOption("home", DeliveryKind.HOME, str(KIND_LABELS[DeliveryKind.HOME]), True))
     if estate.allows_pickup:
@@ -81,6 +81,12 @@ def _built_in_options(session: Session, estate: Estate, context: DeliveryContext
         options.append(DeliveryOption("hand", DeliveryKind.HAND, str(KIND_LABELS[DeliveryKind.HAND]), False))
     return options
 
+
+# Core statements built once, the estate written out (services.tenancy's criteria, by
+# hand): every checkout sends them, and through the ORM they cost three times as much.
+_HAS_GRID = select(ShippingRate.id).where(ShippingRate.estate_id == bindparam("estate_id")).limit(1)
+_BANDS = select(ShippingRate.min_bottles, ShippingRate.price_cents).where(
+    ShippingRate.estate_id == bindparam("estate_id"), ShippingRate.zone == bindparam("zone"))
 
 #: the services of group purchases, fairs and pickup points append theirs at import
 OPTION_PROVIDERS: list[OptionProvider] = [_built_in_options]
@@ -131,8 +137,7 @@ def grid_price(bands: list[tuple[int, int]], bottles: int) -> int | None:
 
 def shipping_cost(session: Session, estate: Estate, zone: ShippingZone, bottles: int, goods_ttc_cents: int) -> int:
     """:raise DeliveryUnavailable: the grid has no band for this zone and bottle count."""
-    bands = [(r.min_bottles, r.price_cents)
-             for r in session.scalars(select(ShippingRate).where(ShippingRate.zone == zone))]
+    bands = [tuple(row) for row in session.connection().execute(_BANDS, {"estate_id": estate.id, "zone": zone})]
     price_cents = grid_price(bands, bottles)
     if price_cents is None:
         raise DeliveryUnavailable(zone.value)

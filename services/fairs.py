@@ -198,9 +198,13 @@ def orders_of(session: Session, participation: EstateFair) -> list[Order]:
 
 
 def pickup_label(participation: EstateFair) -> str:
-    fair = participation.fair
-    stand = f", stand {participation.stand}" if participation.stand else ""
-    return f"Retrait sur le salon {fair.name} ({fair.city}{stand})"
+    return _pickup_label(participation.fair, participation.stand)
+
+
+def _pickup_label(fair, stand: str | None) -> str:  # type: ignore[no-untyped-def]
+    """``fair``: a Fair, or a row with its name and city."""
+    at_stand = f", stand {stand}" if stand else ""
+    return f"Retrait sur le salon {fair.name} ({fair.city}{at_stand})"
 
 
 def dates_label(fair: Fair) -> str:
@@ -212,20 +216,24 @@ def dates_label(fair: Fair) -> str:
 def _fair_options(session: Session, estate: Estate, context: delivery.DeliveryContext) -> list[delivery.DeliveryOption]:
     """One "Retrait sur le salon" per participation with pickup, until the fair's last day."""
     today = paris_date(context.now)
-    rows = session.scalars(select(EstateFair).join(Fair, Fair.id == EstateFair.fair_id)
-                           .where(EstateFair.pickup_enabled.is_(True), Fair.ends_on >= today)
-                           .options(joinedload(EstateFair.fair)).order_by(Fair.starts_on, EstateFair.id))
     options = []
-    for participation in rows:
-        fair = participation.fair
-        where = ", ".join(p for p in (fair.venue, fair.city) if p)
-        description = f"{where}, {dates_label(fair)}"
-        if (participation.prefair_discount_bp or participation.prefair_price_list_id) and today < fair.starts_on:
-            description += f" — tarif pré-salon pour les commandes passées avant le {fair.starts_on:%d/%m/%Y}"
-        options.append(delivery.DeliveryOption(f"fair:{participation.id}", DeliveryKind.FAIR,
-                                               pickup_label(participation), False, description,
-                                               occasion_id=participation.id))
+    for row in session.connection().execute(_PICKUP_FAIRS, {"estate_id": estate.id, "today": today}):
+        where = ", ".join(p for p in (row.venue, row.city) if p)
+        description = f"{where}, {dates_label(row)}"
+        if (row.prefair_discount_bp or row.prefair_price_list_id) and today < row.starts_on:
+            description += f" — tarif pré-salon pour les commandes passées avant le {row.starts_on:%d/%m/%Y}"
+        options.append(delivery.DeliveryOption(f"fair:{row.id}", DeliveryKind.FAIR, _pickup_label(row, row.stand),
+                                               False, description, occasion_id=row.id))
     return options
+
+
+#: Core, built once, the estate written out (every checkout sends it)
+_PICKUP_FAIRS = (select(EstateFair.id, EstateFair.stand, EstateFair.prefair_discount_bp,
+                        EstateFair.prefair_price_list_id, Fair.name, Fair.venue, Fair.city, Fair.starts_on, Fair.ends_on)
+                 .join(Fair, Fair.id == EstateFair.fair_id)
+                 .where(EstateFair.estate_id == bindparam("estate_id"), EstateFair.pickup_enabled.is_(True),
+                        Fair.ends_on >= bindparam("today"))
+                 .order_by(Fair.starts_on, EstateFair.id))
 
 
 def _prefair(session: Session, option: delivery.DeliveryOption, now: datetime) -> EstateFair | None:

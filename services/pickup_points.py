@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import DeliveryKind, Estate, Order, PickupPoint
@@ -99,8 +99,7 @@ def _dates(point: PickupPoint) -> str:
 def _point_options(session: Session, estate: Estate, context: delivery.DeliveryContext) -> list[delivery.DeliveryOption]:
     """One "Point de retrait" per point active today (Paris date)."""
     today = paris_date(context.now)
-    rows = session.scalars(select(PickupPoint).where(PickupPoint.starts_on <= today, PickupPoint.ends_on >= today)
-                           .order_by(PickupPoint.starts_on, PickupPoint.id))
+    rows = session.connection().execute(_ACTIVE_POINTS, {"estate_id": estate.id, "today": today})
     options = []
     for point in rows:
         description = " — ".join(p for p in (address(point), _dates(point), point.instructions) if p)
@@ -109,5 +108,12 @@ def _point_options(session: Session, estate: Estate, context: delivery.DeliveryC
                                                occasion_id=point.id))
     return options
 
+
+#: Core, built once, the estate written out (every checkout sends it): rows with the
+#: columns that address() and _dates() read
+_ACTIVE_POINTS = (select(PickupPoint.__table__)
+                  .where(PickupPoint.estate_id == bindparam("estate_id"), PickupPoint.starts_on <= bindparam("today"),
+                         PickupPoint.ends_on >= bindparam("today"))
+                  .order_by(PickupPoint.starts_on, PickupPoint.id))
 
 delivery.OPTION_PROVIDERS.append(_point_options)

@@ -134,37 +134,22 @@ def _read_for_engine(session: Session, customer: EstateCustomer | None,
     if estate_id is None:  # no estate in scope sees no promotion (services.tenancy fails closed)
         return []
     connection = session.connection()
-    table = Promotion.__table__
-    rows = connection.execute(select(table).where(table.c.estate_id == estate_id, table.c.is_active.is_(True))
-                              .order_by(table.c.id)).all()
+    rows = connection.execute(_ACTIVE, {"estate_id": estate_id}).all()
     if not rows:
         return []
     ids = [row.id for row in rows]
     targets: dict[int, set[int]] = {}
-    for promotion_id, wine_id in connection.execute(
-            select(promotion_target_wine.c.promotion_id, promotion_target_wine.c.wine_id)
-            .where(promotion_target_wine.c.promotion_id.in_(ids))):
+    for promotion_id, wine_id in connection.execute(_TARGETS, {"ids": ids}):
         targets.setdefault(promotion_id, set()).add(wine_id)
-    wine = Wine.__table__
     gift_wines: dict[int, list] = {}
-    for gift in connection.execute(
-            select(promotion_gift_wine.c.promotion_id, wine.c.id, wine.c.name, wine.c.vintage)
-            .join(wine, wine.c.id == promotion_gift_wine.c.wine_id)
-            .where(promotion_gift_wine.c.promotion_id.in_(ids), wine.c.estate_id == estate_id)
-            .order_by(promotion_gift_wine.c.promotion_id, wine.c.id)):
+    for gift in connection.execute(_GIFTS, {"ids": ids, "estate_id": estate_id}):
         gift_wines.setdefault(gift.promotion_id, []).append(gift)
     uses_by_customer: dict[int, int] = {}
     mine: set[int] = set()
     if customer is not None and customer.id is not None:
-        uses = PromotionUse.__table__
-        uses_by_customer = dict(connection.execute(
-            select(uses.c.promotion_id, func.count()).where(uses.c.customer_id == customer.id,
-                                                           uses.c.estate_id == estate_id)
-            .group_by(uses.c.promotion_id)).all())
+        uses_by_customer = dict(connection.execute(_USES, {"customer_id": customer.id, "estate_id": estate_id}).all())
         if any(row.restricted_to_customers for row in rows):
-            mine = set(connection.execute(
-                select(promotion_customer.c.promotion_id).where(promotion_customer.c.customer_id == customer.id,
-                                                                promotion_customer.c.promotion_id.in_(ids))).scalars())
+            mine = set(connection.execute(_MINE, {"customer_id": customer.id, "ids": ids}).scalars())
     result = []
     for row in rows:
         usable = row.max_uses is None or row.uses_count < row.max_uses
@@ -187,6 +172,26 @@ def _read_for_engine(session: Session, customer: EstateCustomer | None,
             customer_kind=row.customer_kind.value if row.customer_kind else None, pickup_only=row.pickup_only,
             cumulative=row.cumulative, priority=row.priority, code=row.code, code_usable=usable))
     return result
+
+
+# _read_for_engine's statements, built once (bound parameters; "ids" expands to a list)
+_PROMOTION = Promotion.__table__
+_ACTIVE = (select(_PROMOTION).where(_PROMOTION.c.estate_id == bindparam("estate_id"), _PROMOTION.c.is_active.is_(True))
+           .order_by(_PROMOTION.c.id))
+_TARGETS = (select(promotion_target_wine.c.promotion_id, promotion_target_wine.c.wine_id)
+            .where(promotion_target_wine.c.promotion_id.in_(bindparam("ids", expanding=True))))
+_GIFTS = (select(promotion_gift_wine.c.promotion_id, Wine.__table__.c.id, Wine.__table__.c.name, Wine.__table__.c.vintage)
+          .join(Wine.__table__, Wine.__table__.c.id == promotion_gift_wine.c.wine_id)
+          .where(promotion_gift_wine.c.promotion_id.in_(bindparam("ids", expanding=True)),
+                 Wine.__table__.c.estate_id == bindparam("estate_id"))
+          .order_by(promotion_gift_wine.c.promotion_id, Wine.__table__.c.id))
+_USES = (select(PromotionUse.__table__.c.promotion_id, func.count())
+         .where(PromotionUse.__table__.c.customer_id == bindparam("customer_id"),
+                PromotionUse.__table__.c.estate_id == bindparam("estate_id"))
+         .group_by(PromotionUse.__table__.c.promotion_id))
+_MINE = (select(promotion_customer.c.promotion_id)
+         .where(promotion_customer.c.customer_id == bindparam("customer_id"),
+                promotion_customer.c.promotion_id.in_(bindparam("ids", expanding=True))))
 
 
 def public_codes(session: Session, now: datetime) -> list[Promotion]:
