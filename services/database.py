@@ -63,31 +63,56 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
         return
     # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue on the
     # busy timeout instead of failing when a deferred read upgrades to a write. The
-    # threads of this process queue in line first (see _Turnstile).
+    # threads of this process queue in line first, for the whole transaction (see
+    # _Turnstile): the first in line leaves when its transaction ends.
+    _release_at_transaction_end(conn.engine.dialect)
     turnstile = _turnstile(conn.engine.url.database or "")
     first = turnstile.enter(BUSY_TIMEOUT_MS / 1000)
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
+    except BaseException:
         if first:
             turnstile.leave()
+        raise
+    if first:
+        turnstile.hold(conn.connection.driver_connection)
 
 
 class _Turnstile:
-    """This process's threads wait here, first come first served, before waiting on
-    SQLite's write lock: only the first in line waits on SQLite.
+    """This process's threads wait here, first come first served, for their turn to
+    write: the first in line holds SQLite's write lock until its transaction ends (a
+    commit, a rollback, its connection closed), then hands the turn to the next.
 
     SQLite's busy handler polls, sleeping longer and longer (up to 100 ms), so a
     transaction that just arrived takes the lock that another has been waiting for:
     under a burst of checkouts some waited past the busy timeout and failed with
     "database is locked" (3 of 60 checkouts with one gunicorn worker of 4 threads,
-    tests/integration/test_fault_kill.py). In line, a thread waits at most for the
-    transactions ahead of it.
+    tests/integration/test_fault_kill.py). And the lock sat unused between a commit and
+    the waiting thread's next poll: with 2 threads, a 9 ms checkout took 17 ms of the
+    lock (bench/run, issue 8). In line, a thread waits for the transactions ahead of it
+    and starts the moment the one before ends. Other processes still meet on SQLite's
+    busy handler.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._line: deque[threading.Event] = deque()
+        self._holder: object | None = None  #: the DBAPI connection of the first in line's transaction
+
+    def hold(self, dbapi_connection: object) -> None:
+        """The first in line began its transaction on ``dbapi_connection``."""
+        with self._lock:
+            self._holder = dbapi_connection
+        with _holders_lock:
+            _holders[id(dbapi_connection)] = self
+
+    def release(self, dbapi_connection: object) -> None:
+        """``dbapi_connection``'s transaction ended: the next one's turn."""
+        with self._lock:
+            if self._holder is not dbapi_connection:
+                return
+            self._holder = None
+        self.leave()
 
     def enter(self, timeout: float) -> bool:
         """Wait to be first in line; False (not in line) after ``timeout`` seconds."""
@@ -114,6 +139,35 @@ class _Turnstile:
 
 _turnstiles: dict[str, _Turnstile] = {}
 _turnstiles_lock = threading.Lock()
+_holders: dict[int, _Turnstile] = {}  #: id of a DBAPI connection in a transaction → the turnstile it holds
+_holders_lock = threading.Lock()
+
+
+def _release_at_transaction_end(dialect) -> None:  # type: ignore[no-untyped-def]
+    """Wrap the engine's dialect so that the DBAPI commit, rollback (a pool's reset on
+    return included) and close hand the turnstile on, after SQLite has released the
+    lock: SQLAlchemy's ``commit`` and ``rollback`` events come before, and a thread
+    woken then would find the lock still taken and sleep in the busy handler."""
+    with _turnstiles_lock:
+        if dialect.__dict__.get("chai_turnstile"):
+            return
+        for name in ("do_commit", "do_rollback", "do_close"):
+            def ended(dbapi_connection, _original=getattr(dialect, name)):  # type: ignore[no-untyped-def]
+                try:
+                    _original(dbapi_connection)
+                finally:
+                    _transaction_ended(dbapi_connection)
+
+            setattr(dialect, name, ended)
+        dialect.chai_turnstile = True
+
+
+def _transaction_ended(dbapi_connection) -> None:  # type: ignore[no-untyped-def]
+    raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)  # a pool's proxy, or the connection
+    with _holders_lock:
+        turnstile = _holders.pop(id(raw), None)
+    if turnstile is not None:
+        turnstile.release(raw)
 
 
 def _turnstile(database: str) -> _Turnstile:

@@ -121,3 +121,85 @@ def test_pages_read_in_deferred_transactions_and_forms_take_the_write_lock(app, 
     finally:
         event.remove(engine, "checkout", trace)
         event.remove(engine, "checkin", untrace)
+
+
+@pytest.mark.sqlite_only
+def test_a_waiting_writer_begins_when_the_transaction_before_it_ends_not_at_sqlites_next_poll(app):
+    """Threads of one process queue for the whole write transaction (services.database
+    _Turnstile): the second one's BEGIN IMMEDIATE reaches SQLite only after the first
+    one's COMMIT, so it never sleeps in SQLite's busy handler while the lock is free."""
+    from sqlalchemy import event
+
+    from services import database
+
+    trace: list[tuple[str, str]] = []
+    inside, done = threading.Event(), threading.Event()
+
+    def traced(name: str):  # type: ignore[no-untyped-def]
+        def on_checkout(dbapi_connection, record_, proxy):  # type: ignore[no-untyped-def]
+            if threading.current_thread().name == name:
+                dbapi_connection.set_trace_callback(lambda sql: trace.append((name, sql.split(" (")[0])))
+        return on_checkout
+
+    def untrace(dbapi_connection, record_):  # type: ignore[no-untyped-def]
+        dbapi_connection.set_trace_callback(None)
+
+    def write(subject: str, before_commit=None) -> None:  # type: ignore[no-untyped-def]
+        with app.app_context():
+            db.session.add(OutboxMessage(recipient="t@example.com", subject=subject, body_text="x"))
+            db.session.flush()
+            if before_commit is not None:
+                before_commit()
+            db.session.commit()
+            db.session.remove()
+
+    def first_waits_for_second() -> None:
+        inside.set()
+        line = database._turnstile(db.engine.url.database or "")._line
+        while len(line) < 2 and not done.is_set():  # the second thread is in line behind this one
+            pass
+
+    with app.app_context():
+        engine = db.engine
+    listeners = [(engine, "checkout", traced("first")), (engine, "checkout", traced("second")),
+                 (engine, "checkin", untrace)]
+    for listener in listeners:
+        event.listen(*listener)
+    try:
+        first = threading.Thread(target=write, args=("first", first_waits_for_second), name="first")
+        second = threading.Thread(target=write, args=("second",), name="second")
+        first.start()
+        assert inside.wait(10)
+        second.start()
+        first.join(10)
+        second.join(10)
+        done.set()
+    finally:
+        for listener in listeners:
+            event.remove(*listener)
+    begins_and_commits = [(name, sql) for name, sql in trace if sql.startswith(("BEGIN", "COMMIT"))]
+    assert begins_and_commits == [("first", "BEGIN IMMEDIATE"), ("first", "COMMIT"),
+                                  ("second", "BEGIN IMMEDIATE"), ("second", "COMMIT")]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("ending", ["commit", "rollback", "close", "invalidate"])
+def test_every_end_of_a_write_transaction_hands_the_turn_on(app, ending):
+    from services import database
+
+    with app.app_context():
+        db.session.add(OutboxMessage(recipient="t@example.com", subject="s", body_text="x"))
+        db.session.flush()
+        line = database._turnstile(db.engine.url.database or "")._line
+        assert len(line) == 1 and len(database._holders) == 1
+        if ending == "commit":
+            db.session.commit()
+        elif ending == "rollback":
+            db.session.rollback()
+        elif ending == "close":
+            db.session.close()  # the pool resets the connection
+        else:
+            db.session.connection().invalidate()
+            db.session.rollback()
+        assert len(line) == 0 and database._holders == {}
+        db.session.remove()
