@@ -81,15 +81,20 @@ def orders_table():  # type: ignore[no-untyped-def]
                    args={k: v for k, v in request.args.items() if k != "page"}, **_row_kit(rows))
     key = ("admin.orders_table", g.estate.id, g.estate.name, g.estate.slug, tuple(map(tuple, rows)), total,
            frozenset(context["ready"]))
+
+    def with_token(csrf_token) -> dict:  # type: ignore[no-untyped-def]
+        """The context with page_cache's token placeholder, for the row forms and the layout."""
+        return dict(context, csrf=csrf_token(), csrf_token=csrf_token)
+
     if request.htmx and request.htmx.target == "orders-table":
         return page_cache.serve_signed_in(("block", *key), lambda csrf_token: render_block(
-            "admin/orders.html", "orders_table", **dict(context, csrf=csrf_token(), csrf_token=csrf_token)))
+            "admin/orders.html", "orders_table", **with_token(csrf_token)))
     groups = group_purchases.filter_choices(db.session)
     fair_choices = fairs.filter_choices(db.session)
+    context.update(fairs=fair_choices, groups=groups)
     key += (tuple(map(tuple, groups)), tuple(map(tuple, fair_choices)))
     return page_cache.serve_signed_in(key, lambda csrf_token: render_template(
-        "admin/orders.html", fairs=fair_choices, groups=groups,
-        **dict(context, csrf=csrf_token(), csrf_token=csrf_token)))
+        "admin/orders.html", **with_token(csrf_token)))
 
 
 def _row_kit(rows) -> dict:  # type: ignore[no-untyped-def]

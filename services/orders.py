@@ -154,7 +154,10 @@ def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[Pay
 
 
 def find_by_checkout_token(session: Session, token: str) -> Order | None:
-    return session.scalars(select(Order).where(Order.checkout_token == token)).first()
+    """The order a checkout already placed. Its id first: every checkout asks, and
+    almost always for nothing (loading no order as an entity cost more than the query)."""
+    order_id = session.scalar(select(Order.id).where(Order.checkout_token == token))
+    return session.get(Order, order_id) if order_id is not None else None
 
 
 CASH_MODES = (PaymentMode.CARD, PaymentMode.TRANSFER)  #: "paiement comptant": the escompte applies
@@ -212,9 +215,9 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     :raise loyalty.InsufficientBalance: a concurrent order spent the loyalty balance.
     :raise vouchers.VoucherUsed: a concurrent order used the voucher.
     """
-    existing = session.scalar(select(Order.id).where(Order.checkout_token == checkout_token))
+    existing = find_by_checkout_token(session, checkout_token)
     if existing is not None:
-        return session.get(Order, existing)
+        return existing
     if view.is_empty:
         raise CartNotOrderable([carts.Problem("empty")])
     if view.problems:
