@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from models import AuditEntry, Estate, EstateCustomer, Order, Price, PriceList, Promotion, User, Wine, utcnow
 from services import audit
+from services.templating import PARIS
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import checkout_form, first_orderable_wine, login, session_for, text_of, visitor
 
@@ -317,7 +318,7 @@ def test_the_journal_filters_by_action_and_date_and_pages(app):
     assert "Cuvée ancienne" in text_of(staff.get(url + "?page=2"))
     prices = text_of(staff.get(url + "?action=prix", headers={**HX, "HX-Target": "audit-table"}))
     assert "1 modification" in prices and "10,00" in prices and "12,00" in prices and "<nav class=\"admin-nav\"" not in prices
-    day = (now - timedelta(days=40)).date().isoformat()
+    day = (now - timedelta(days=40)).astimezone(PARIS).date().isoformat()  # the filter's days are Paris days
     dated = text_of(staff.get(url + f"?du={day}&au={day}"))
     assert "Cuvée ancienne" in dated and "VER-00000" not in dated
     for bad in ("?page=abc", "?page=-3", "?du=hier&au=2026-13-45", "?action=<script>", "?page=99999999999"):
