@@ -302,6 +302,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(shop.site_bp)
     app.register_blueprint(shop.account_bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(shop.groups_bp)  # /groupes/…: producer groups (issue 11)
     # Last: its URLs start with a variable segment, /<estate_slug>/.
     app.register_blueprint(shop.bp)
 

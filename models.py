@@ -144,6 +144,7 @@ class DeliveryKind(enum.Enum):
     GROUP = "group"  #: achat groupé: to the organiser's address (services.group_purchases)
     FAIR = "fair"  #: retrait sur un salon (services.fairs)
     POINT = "point"  #: a temporary pickup point (services.pickup_points)
+    DISTRIBUTION = "distribution"  #: a producer group's distribution (services.producer_groups)
 
 
 class ShippingZone(enum.Enum):
@@ -187,6 +188,8 @@ class User(UserMixin, db.Model):
     company_name: Mapped[str] = mapped_column(String(140), default="")
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
+    #: the wallet a group basket's one pay-in credits before it is split per estate (issue 11)
+    mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Bumped by log-out everywhere and password changes: sessions carrying an older
     #: version are no longer accepted (checked on every request).
@@ -670,6 +673,10 @@ class Order(EstateOwned, db.Model):
     group_purchase_id: Mapped[int | None] = mapped_column(ForeignKey("group_purchase.id"), index=True)
     estate_fair_id: Mapped[int | None] = mapped_column(ForeignKey("estate_fair.id"), index=True)
     pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"), index=True)
+    #: a producer group's distribution the order is collected at (issue 11), and the one
+    #: basket across estates it was checked out with (one payment for its orders)
+    distribution_id: Mapped[int | None] = mapped_column(ForeignKey("distribution.id"), index=True)
+    group_checkout_id: Mapped[int | None] = mapped_column(ForeignKey("group_checkout.id"), index=True)
     #: a reservation whose wines are all available: the customer was told, once
     reservation_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -1054,3 +1061,180 @@ class PickupPoint(EstateOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_in_order"),)
+
+
+# ------------------------------------------------------------------ producer groups (issue 11)
+
+
+class ProducerGroup(db.Model):
+    """A group of buyers (a works council, an association, neighbours, a shop) that
+    orders from several estates at dated distributions (seed 002). Platform-wide: its
+    administrators are users (a customer or an estate's staff)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(255), default="")  #: where distributions usually happen
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)  #: anyone with the link may join
+    join_token: Mapped[str] = mapped_column(String(64), unique=True)  #: the group's link ("PARAMETRES")
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GroupMembership(db.Model):
+    """A user in a group: a member, or an administrator of it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("producer_group.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+
+class GroupInvitation(db.Model):
+    """An email invited from the "Membres" page; the link (its token, kept hashed) lets a
+    new person set a password and join, once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("producer_group.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  #: sha256 of the link's token
+    invited_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("group_id", "email"),)
+
+
+catalogue_wine = Table(
+    "catalogue_wine",
+    Base.metadata,
+    Column("catalogue_id", ForeignKey("catalogue.id", ondelete="CASCADE"), primary_key=True),
+    Column("wine_id", ForeignKey("wine.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Catalogue(EstateOwned, db.Model):
+    """A selection of the estate's wines at one of its price lists, offered to groups;
+    its URL (``token``) is what the estate sends to a group's administrator."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_list.id"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    price_list: Mapped[PriceList] = relationship()
+    wines: Mapped[list[Wine]] = relationship(secondary=catalogue_wine, order_by="Wine.position, Wine.name")
+
+    __table_args__ = (UniqueConstraint("estate_id", "name"),)
+
+
+class GroupCatalogue(db.Model):
+    """A catalogue linked to a group by one of its administrators: one per estate and group."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("producer_group.id", ondelete="CASCADE"), index=True)
+    catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue.id", ondelete="CASCADE"), index=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+    linked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    catalogue: Mapped[Catalogue] = relationship()
+
+    __table_args__ = (UniqueConstraint("group_id", "estate_id"),)
+
+
+class Distribution(db.Model):
+    """A dated distribution of a group: members collect there what they ordered from
+    every participating estate; orders close at ``orders_close_at``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("producer_group.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(String(255))
+    orders_close_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")  #: open, closed (guarded UPDATE)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="times_in_order"),
+        CheckConstraint("orders_close_at <= starts_at", name="closes_before_start"),
+    )
+
+
+class DistributionParticipation(db.Model):
+    """"Participe": an estate sells at a distribution with its linked catalogue."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distribution.id", ondelete="CASCADE"), index=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+    catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("distribution_id", "estate_id"),)
+
+
+class GroupBasketLine(db.Model):
+    """A line of a member's one basket for a distribution, across estates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distribution.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    wine_id: Mapped[int] = mapped_column(ForeignKey("wine.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("distribution_id", "user_id", "wine_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class GroupCheckout(db.Model):
+    """One basket checked out: an order per estate, paid in one card pay-in to the
+    member's wallet that transfers then split per estate (services.group_payments)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkout_token: Mapped[str] = mapped_column(String(64), unique=True)  #: the same form posted twice
+    reference: Mapped[str] = mapped_column(String(30), unique=True)  #: "GRP-<id>", the pay-in's tag
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distribution.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    #: created, succeeded, failed: the pay-in's outcome, moved by guarded UPDATEs
+    status: Mapped[str] = mapped_column(String(10), default="created")
+    provider: Mapped[str] = mapped_column(String(20), default="mangopay")
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    provider_payin_id: Mapped[str | None] = mapped_column(String(60), unique=True)
+    payer_wallet_id: Mapped[str | None] = mapped_column(String(40))
+    redirect_url: Mapped[str] = mapped_column(String(500), default="")
+    result_message: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("total_cents > 0", name="total_positive"),)
+
+
+class GroupTransfer(db.Model):
+    """The share of a group checkout's pay-in that goes to one estate's wallet: a
+    wallet-to-wallet transfer, made once under its stored idempotency key."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_checkout_id: Mapped[int] = mapped_column(ForeignKey("group_checkout.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), unique=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    provider_transfer_id: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  #: pending, succeeded, failed
+    result_message: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)

@@ -39,6 +39,7 @@ KIND_LABELS = {
     DeliveryKind.GROUP: _l("Achat groupé"),
     DeliveryKind.FAIR: _l("Retrait sur un salon"),
     DeliveryKind.POINT: _l("Point de retrait"),
+    DeliveryKind.DISTRIBUTION: _l("Distribution du groupe"),
 }
 
 

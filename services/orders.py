@@ -141,6 +141,8 @@ class CheckoutData:
 
 
 def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[PaymentMode]:
+    if kind is DeliveryKind.DISTRIBUTION:  # a group basket is paid in one card payment, split per estate
+        return [PaymentMode.CARD]
     modes = []
     if estate.accepts_card:
         modes.append(PaymentMode.CARD)

@@ -14,9 +14,10 @@ bp = Blueprint("shop", __name__, url_prefix="/<estate_slug>")
 #: slugs an estate may not take, because platform URLs use them
 RESERVED_SLUGS = frozenset(
     {"compte", "gestion", "plateforme", "static", "age", "langue", "api", "admin", "uploads",
-     "favicon.ico", "robots.txt"}
+     "favicon.ico", "robots.txt", "groupes"}
 )
 
 from shop import account, cart, checkout, estate, payments, referral, site  # noqa: E402,F401
 from shop import fairs  # noqa: E402,F401 — issue 10: a fair's invitation page
 from shop import group_purchases  # noqa: E402,F401 — issue 10: achat groupé (request, link, group mode)
+from shop.groups import groups_bp  # noqa: E402,F401 — issue 11: producer groups, /groupes/…
