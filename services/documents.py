@@ -57,7 +57,8 @@ def attach_invoice_pdf(session: Session, estate: Estate, order: Order, invoice: 
 
 
 def resolve(session: Session, source: str) -> Document:
-    """An outbox attachment's document: "order_form:<order id>" or "invoice:<invoice id>".
+    """An outbox attachment's document: "order_form:<order id>", "invoice:<invoice id>",
+    "document:<document id>" or "distribution_sheet:<distribution id>" (not stored).
 
     :raise LookupError: the source names nothing.
     """
@@ -75,6 +76,15 @@ def resolve(session: Session, source: str) -> Document:
         if invoice is None:
             raise LookupError(source)
         return invoice.document
+    if kind == "distribution_sheet":  # a producer group's distribution sheet, rendered as the mail leaves
+        from models import Distribution
+        from services import distributions
+
+        distribution = session.get(Distribution, int(ident))
+        if distribution is None:
+            raise LookupError(source)
+        return Document(kind="distribution_sheet", filename=f"feuille-de-distribution-{distribution.id}.pdf",
+                        content_type="application/pdf", content=distributions.sheet_pdf(session, distribution))
     if kind == "document":  # a stored PDF as is (a group purchase's picking list)
         document = session.get(Document, int(ident))
         if document is None:

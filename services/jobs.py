@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import JobRun, db, utcnow
-from services import database, group_purchases, mail, ratelimit, reconciliation
+from services import database, distributions, group_purchases, mail, ratelimit, reconciliation
 from services.tenancy import allow_all_estates
 
 log = logging.getLogger("chai.jobs")
@@ -96,6 +96,7 @@ JOBS: list[Job] = [
     Job("reconcile-payments", every(minutes=5), reconciliation.run),  # lost provider answers
     Job("prune-rate-limits", every(hours=1), ratelimit.prune_expired),  # closed windows of chai-db://
     Job("close-group-purchases", every(minutes=1), group_purchases.close_due),  # achats groupés at their closing time
+    Job("close-distributions", every(minutes=1), distributions.close_due),  # producer groups' orders close
 ]
 
 

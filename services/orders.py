@@ -203,9 +203,11 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
 
 def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
                 user: User, checkout_token: str, conditions: str, now: datetime, public_url: str,
-                group_purchase_id: int | None = None, options: list[delivery.DeliveryOption] | None = None) -> Order:
+                group_purchase_id: int | None = None, options: list[delivery.DeliveryOption] | None = None,
+                group_checkout_id: int | None = None) -> Order:
     """Turn the cart into an order awaiting payment; stock leaves the shelf now.
     ``options``: the delivery options read in this transaction (else read here).
+    ``group_checkout_id``: the group basket this order is one estate's part of (issue 11).
 
     Idempotent on ``checkout_token``: the same checkout posted twice returns the first order.
 
@@ -293,6 +295,8 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         group_purchase_id=option.occasion_id if option.kind is DeliveryKind.GROUP else None,
         estate_fair_id=option.occasion_id if option.kind is DeliveryKind.FAIR else None,
         pickup_point_id=option.occasion_id if option.kind is DeliveryKind.POINT else None,
+        distribution_id=option.occasion_id if option.kind is DeliveryKind.DISTRIBUTION else None,
+        group_checkout_id=group_checkout_id,
     )
     if option.requires_address:
         order.shipping_name = billing_name if data.ship_to_billing else data.shipping_name

@@ -132,7 +132,11 @@ def _settle(session: Session, provider_name: str, payment_id: int, payin, now: d
 def run(session: Session, now: datetime) -> None:
     """The scheduled job (services.jobs): nothing to do costs one query, and needs no
     provider configured."""
+    from services import group_payments
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not pending(session, "mangopay", now):
-        return
-    reconcile(session, payment_flow.configured_provider(app), now, app.config["PUBLIC_URL"])
+    if pending(session, "mangopay", now):
+        reconcile(session, payment_flow.configured_provider(app), now, app.config["PUBLIC_URL"])
+    if group_payments.to_reconcile(session, now - GRACE, now - MAX_AGE):  # group baskets (issue 11)
+        group_payments.reconcile(session, payment_flow.configured_provider(app), now, app.config["PUBLIC_URL"],
+                                 now - GRACE, now - MAX_AGE)

@@ -54,6 +54,24 @@ def all_estates(session: Session) -> Iterator[Session]:
             session.info.pop(_ALL, None)
 
 
+@contextmanager
+def in_estate(session: Session, estate_id: int) -> Iterator[Session]:
+    """Scope the session to one estate for a while (a group basket orders from several
+    estates in one transaction: each estate's order is placed in its own scope)."""
+    previous_estate, previous_all = session.info.get(_ESTATE), session.info.pop(_ALL, None)
+    session.info[_ESTATE] = estate_id
+    try:
+        yield session
+    finally:
+        session.flush()  # the estate's new rows are checked (before_flush) in its own scope
+        if previous_estate is None:
+            session.info.pop(_ESTATE, None)
+        else:
+            session.info[_ESTATE] = previous_estate
+        if previous_all:
+            session.info[_ALL] = previous_all
+
+
 def get_owned(session: Session, model: type[T], ident: int) -> T | None:
     """Load an estate-owned row by id through a filtered SELECT (never the identity map)."""
     return session.scalars(select(model).where(model.id == ident)).first()  # type: ignore[attr-defined]

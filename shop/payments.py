@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from models import db, utcnow
-from services import mail, payment_flow
+from services import group_payments, mail, payment_flow
 from services.database import writes_on_get
 from services.payments import PaymentError, parse_hook
 from services.payments.mangopay import MangopayProvider
@@ -35,7 +35,12 @@ def mangopay_hook():  # type: ignore[no-untyped-def]
     except PaymentError:
         db.session.rollback()
         return "provider unavailable", 503
-    payment_flow.apply_payin(db.session, "mangopay", payin, utcnow(), current_app.config["PUBLIC_URL"])
+    payment = payment_flow.apply_payin(db.session, "mangopay", payin, utcnow(), current_app.config["PUBLIC_URL"])
+    if payment is None:  # a group basket's pay-in (issue 11): its orders, then its transfers
+        paying = group_payments.apply_payin(db.session, payin, utcnow(), current_app.config["PUBLIC_URL"])
+        db.session.commit()
+        if paying is not None:
+            group_payments.settle_transfers(db.session, provider(), utcnow(), paying.id)
     db.session.commit()
     mail.deliver_now()
     return "ok", 200

@@ -2,7 +2,9 @@
 
 A provider moves money in three steps: a customer's pay-in credits the estate's wallet
 (card on the provider's hosted page, or bank wire), then a payout sends the wallet's
-balance to the estate's bank account. Amounts are integer euro cents.
+balance to the estate's bank account. A group basket is paid into the payer's own
+wallet instead, then split by one transfer per estate (wallet to wallet). Amounts are
+integer euro cents.
 
 Contract shared by every implementation:
 
@@ -49,6 +51,14 @@ class PayOut:
     id: str
     status: str
     amount_cents: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    status: str  #: "SUCCEEDED" | "FAILED" ("CREATED" while the provider executes it)
+    amount_cents: int
+    result_message: str = ""
 
 
 class PaymentError(Exception):
@@ -136,6 +146,35 @@ class PaymentProvider(Protocol):
         :raise PaymentError: the provider refused it (insufficient balance …).
         """
         ...
+
+    def ensure_payer_wallet(self, *, payer_id: str, existing_wallet_id: str | None) -> str:
+        """The EUR wallet of a customer (``payer_id`` from :meth:`ensure_payer`):
+        ``existing_wallet_id`` unchanged, or a wallet created under a key derived from
+        the payer, so a retry returns the same wallet."""
+        ...
+
+    def create_transfer(
+        self,
+        *,
+        author_id: str,
+        debited_wallet_id: str,
+        credited_wallet_id: str,
+        credited_user_id: str,
+        amount_cents: int,
+        tag: str,
+        idempotency_key: str,
+    ) -> Transfer:
+        """Moves ``amount_cents`` from one wallet to another, without fees.
+        ``author_id`` owns the debited wallet, ``credited_user_id`` the credited one. A
+        retry with the same key returns the transfer the first request made.
+
+        :raise PaymentError: the provider refused it (insufficient balance, author not
+            the wallet owner …), now or the first time this key was used, or could not
+            be reached.
+        """
+        ...
+
+    def get_transfer(self, transfer_id: str) -> Transfer: ...
 
 
 _HOOK_EVENT = re.compile(r"[A-Z][A-Z0-9_]{0,99}")

@@ -27,7 +27,7 @@ What the SDK does that shapes this module (mangopaysdk 3.51):
   within 24 h, whatever the first outcome, and keeps the first answer at ``GET
   /responses/{key}``. :meth:`MangopayProvider._post` turns that 409 into the first
   answer, so a retry after a timeout gets the pay-in that was created, never a second
-  one. Pay-ins and payouts use the caller's key. The calls whose signatures carry no
+  one. Pay-ins, payouts and transfers use the caller's key. The calls whose signatures carry no
   key derive one from everything they send (``ensure_payer``: email and names;
   estate owner: legal name and email; wallet: owner id and currency; bank account:
   owner, IBAN, BIC, name and address): an identical retry within 24 h returns the
@@ -51,6 +51,11 @@ What the SDK does that shapes this module (mangopaysdk 3.51):
   enrolment (``PendingUserAction.RedirectUrl``). :meth:`ensure_estate_wallet` only
   knows a legal name and an email, so against the real API the estate's user should
   be onboarded beforehand and passed as ``existing_user_id``.
+* **Transfers.** A group basket is paid into the PAYER's own wallet, then split by
+  one ``Transfer`` per estate (``POST /transfers``), executed at once: SUCCEEDED, or
+  FAILED with a result code. The SDK refuses to save a ``Transfer`` without
+  ``CreditedUserId``, hence :meth:`MangopayProvider.create_transfer`'s
+  ``credited_user_id``. A PAYER → OWNER transfer needs no ``ScaContext``.
 
 No network call happens at import or construction: the first token is fetched by the
 first API call.
@@ -80,10 +85,11 @@ from mangopay.resources import (
     NaturalUserSca,
     Wallet,
 )
+from mangopay.resources import Transfer as MangopayTransfer
 from mangopay.resources import PayIn as MangopayPayIn
 from mangopay.utils import Address, LegalRepresentative, Money
 
-from services.payments import FAILED, SUCCEEDED, PayIn, PaymentError, PayOut
+from services.payments import FAILED, SUCCEEDED, PayIn, PaymentError, PayOut, Transfer
 
 SANDBOX_BASE_URL = "https://api.sandbox.mangopay.com"
 PRODUCTION_BASE_URL = "https://api.mangopay.com"
@@ -255,6 +261,12 @@ class MangopayProvider:
         )
         return user_id, self._post("create wallet", wallet, derived_key("wallet", user_id, CURRENCY)).id
 
+    def ensure_payer_wallet(self, *, payer_id: str, existing_wallet_id: str | None) -> str:
+        if existing_wallet_id:
+            return existing_wallet_id
+        wallet = Wallet(owners_ids=[payer_id], description="Chai — client", currency=CURRENCY)
+        return self._post("create payer wallet", wallet, derived_key("wallet", payer_id, CURRENCY)).id
+
     # ---------------------------------------------------------------- pay-ins
 
     def create_card_payin(
@@ -390,6 +402,44 @@ class MangopayProvider:
             payout = self._sdk(lambda: BankWirePayOut.get(payout_id, handler=self._handler))
         return _payout(payout)
 
+    # -------------------------------------------------------------- transfers
+
+    def create_transfer(
+        self,
+        *,
+        author_id: str,
+        debited_wallet_id: str,
+        credited_wallet_id: str,
+        credited_user_id: str,
+        amount_cents: int,
+        tag: str,
+        idempotency_key: str,
+    ) -> Transfer:
+        """Mangopay executes a transfer at once: SUCCEEDED, or FAILED (insufficient
+        balance, author not the wallet owner…), which raises :class:`PaymentError`."""
+        transfer = MangopayTransfer(
+            author_id=author_id,
+            credited_user_id=credited_user_id,
+            debited_wallet_id=debited_wallet_id,
+            credited_wallet_id=credited_wallet_id,
+            debited_funds=Money(_check_amount(amount_cents), CURRENCY),
+            fees=Money(0, CURRENCY),
+            tag=tag,
+        )
+        created, replayed = self._post_once("create transfer", transfer, _check_key(idempotency_key))
+        result = self.get_transfer(created.id) if replayed else _transfer(created)
+        if result.status == FAILED:
+            raise PaymentError(
+                f"Mangopay refused transfer {created.id}: "
+                f"{created.result_code or ''} {created.result_message or ''}".strip()
+            )
+        return result
+
+    def get_transfer(self, transfer_id: str) -> Transfer:
+        with self._errors(f"get transfer {transfer_id}"):
+            transfer = self._sdk(lambda: MangopayTransfer.get(transfer_id, handler=self._handler))
+        return _transfer(transfer)
+
     # -------------------------------------------------------------- plumbing
 
     def _post(self, what: str, resource: M, key: str) -> M:
@@ -483,4 +533,13 @@ def _payout(payout: BankWirePayOut) -> PayOut:
         id=str(payout.id),
         status=payout.status or "",
         amount_cents=_cents(payout.debited_funds) or 0,
+    )
+
+
+def _transfer(transfer: MangopayTransfer) -> Transfer:
+    return Transfer(
+        id=str(transfer.id),
+        status=transfer.status or "",
+        amount_cents=_cents(transfer.debited_funds) or 0,
+        result_message=transfer.result_message or "",
     )

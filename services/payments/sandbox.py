@@ -26,6 +26,9 @@ Mangopay's JSON shapes and rules:
   wallet owner, 121007 author is not the bank account owner, 002701 author is a
   PAYER); a CREATED payout is executed right after the answer, so the next ``GET
   …/payouts/{id}`` (or ``…/payouts/bankwire/{id}``) shows SUCCEEDED;
+* ``POST …/transfers`` (wallet to wallet), ``GET …/transfers/{id}``: SUCCEEDED at
+  once, moving the balances, or FAILED with Mangopay's result codes (121002 author is
+  not the debited wallet's owner, 001001 insufficient balance);
 * ``Idempotency-Key`` as Mangopay: 16–36 letters, digits or dashes; a repeated key
   is answered 409 ``idempotent_creation_conflict`` and creates nothing, whatever the
   first outcome was; ``GET …/responses/{key}`` returns the first answer.
@@ -150,6 +153,7 @@ class _Client:
     balances: dict[str, int] = field(default_factory=dict)
     payins: dict[str, dict[str, Any]] = field(default_factory=dict)
     payouts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
     bank_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: idempotency key → the first answer (GET /responses/{key})
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -216,6 +220,8 @@ class MangopaySandbox:
             ("GET", r"users/(?P<user_id>[^/]+)/bankaccounts/(?P<ident>[^/]+)", self._get_bank_account),
             ("POST", r"payouts/bankwire", self._create_payout),
             ("GET", r"payouts/(?:bankwire/)?(?P<ident>[^/]+)", self._get_payout),
+            ("POST", r"transfers", self._create_transfer),
+            ("GET", r"transfers/(?P<ident>[^/]+)", self._get_transfer),
             ("GET", r"responses/(?P<key>[^/]+)", self._get_response),
         ]
         # Mangopay's paths are case-insensitive (the SDK posts to …/bankaccounts/IBAN)
@@ -290,6 +296,12 @@ class MangopaySandbox:
     def payout(self, payout_id: str) -> dict[str, Any]:
         with self._lock:
             return copy.deepcopy(self._find("payouts", payout_id)[1][payout_id])
+
+    def transfers(self) -> list[dict[str, Any]]:
+        """Every transfer of every client, oldest first."""
+        with self._lock:
+            found = [t for client in self._clients.values() for t in client.transfers.values()]
+            return copy.deepcopy(sorted(found, key=lambda t: int(t["Id"])))
 
     def wallet(self, wallet_id: str) -> dict[str, Any]:
         """The wallet with its current ``Balance``."""
@@ -859,6 +871,69 @@ class MangopaySandbox:
         if ident not in client.payouts:
             raise _not_found("PayOut", ident)
         return 200, copy.deepcopy(client.payouts[ident])
+
+    # ------------------------------------------------------------ transfers
+
+    def _create_transfer(self, client: _Client, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        errors: dict[str, str] = {}
+        author = client.users.get(str(data.get("AuthorId")))
+        if author is None:
+            errors["AuthorId"] = "The AuthorId field is required and must be an existing user."
+        debited_wallet = client.wallets.get(str(data.get("DebitedWalletId")))
+        if debited_wallet is None:
+            errors["DebitedWalletId"] = "The DebitedWalletId field is required and must be an existing wallet."
+        credited_wallet = client.wallets.get(str(data.get("CreditedWalletId")))
+        credited_user = data.get("CreditedUserId")
+        if credited_wallet is None:
+            errors["CreditedWalletId"] = "The CreditedWalletId field is required and must be an existing wallet."
+        elif credited_user is not None and str(credited_user) not in credited_wallet["Owners"]:
+            errors["CreditedUserId"] = "The CreditedUserId must be the owner of the credited wallet."
+        currency = debited_wallet["Currency"] if debited_wallet else None
+        if debited_wallet and credited_wallet and credited_wallet["Currency"] != currency:
+            errors["CreditedWalletId"] = "The credited wallet's currency must be the debited wallet's."
+        debited = self._funds(data, "DebitedFunds", currency, errors)
+        fees = self._funds(data, "Fees", currency, errors)
+        if not errors and debited <= fees:
+            errors["DebitedFunds"] = "CreditedFunds must be more than 0 (DebitedFunds can not equal Fees)."
+        if errors:
+            raise _param_error(errors)
+        assert author is not None and debited_wallet is not None and credited_wallet is not None
+        refusal: tuple[str, str] | None = None
+        if author["Id"] not in debited_wallet["Owners"]:
+            refusal = ("121002", "The author is not the wallet owner")
+        elif client.balances[debited_wallet["Id"]] < debited:
+            refusal = ("001001", "Unsufficient wallet balance")
+        if refusal is None:
+            client.balances[debited_wallet["Id"]] -= debited
+            client.balances[credited_wallet["Id"]] += debited - fees
+        currency = debited_wallet["Currency"]
+        transfer = {
+            "Id": self._new_id(),
+            "Tag": data.get("Tag"),
+            "CreationDate": int(time.time()),
+            "AuthorId": author["Id"],
+            "CreditedUserId": credited_wallet["Owners"][0],
+            "DebitedFunds": _money(currency, debited),
+            "CreditedFunds": _money(currency, debited - fees),
+            "Fees": _money(currency, fees),
+            "Status": "FAILED" if refusal else "SUCCEEDED",
+            "ResultCode": refusal[0] if refusal else "000000",
+            "ResultMessage": refusal[1] if refusal else "Success",
+            "ExecutionDate": None if refusal else int(time.time()),
+            "Type": "TRANSFER",
+            "Nature": "REGULAR",
+            "DebitedWalletId": debited_wallet["Id"],
+            "CreditedWalletId": credited_wallet["Id"],
+            "ScaContext": None,
+            "PendingUserAction": None,
+        }
+        client.transfers[transfer["Id"]] = transfer
+        return 200, copy.deepcopy(transfer)
+
+    def _get_transfer(self, client: _Client, ident: str) -> tuple[int, dict[str, Any]]:
+        if ident not in client.transfers:
+            raise _not_found("Transfer", ident)
+        return 200, copy.deepcopy(client.transfers[ident])
 
     def _get_response(self, client: _Client, key: str) -> tuple[int, dict[str, Any]]:
         if key not in client.responses:
