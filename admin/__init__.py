@@ -11,3 +11,4 @@ bp = Blueprint("admin", __name__, url_prefix="/gestion/<estate_slug>")
 from admin import access, audit, customers, estate, orders, price_lists, promotions, shipping, statistics, wines  # noqa: E402,F401
 from admin import fairs, pickup_points  # noqa: E402,F401 — issue 10: salons, points de retrait
 from admin import group_purchases  # noqa: E402,F401 — issue 10: achats groupés
+from admin import catalogues  # noqa: E402,F401 — issue 11: catalogues pour les groupes, onglet « Ventes »
