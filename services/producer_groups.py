@@ -444,3 +444,128 @@ def participate_in_range(session: Session, group_id: int, estate_id: int, start:
         if participate(session, distribution, estate_id, now):
             joined.append(distribution.id)
     return joined
+
+
+# ------------------------------------------------------------------ pages of the group (shop/groups.py)
+
+import re  # noqa: E402 — this section's own imports, kept beside it
+from typing import TYPE_CHECKING, Callable  # noqa: E402
+
+from models import Price  # noqa: E402
+
+if TYPE_CHECKING:
+    from models import Wine
+
+MAX_INVITATIONS = 200  #: addresses in one "Inviter des membres" post
+_EMAIL_SHAPE = re.compile(r"[^@\s,;<>()\[\]\"']+@[^@\s,;<>()\[\]\"'.]+(\.[^@\s,;<>()\[\]\"'.]+)+")
+
+
+def group_by_join_token(session: Session, token: str) -> ProducerGroup | None:
+    """The group behind a link ``/groupes/rejoindre/<token>``, or None."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalars(select(ProducerGroup).where(ProducerGroup.join_token == token)).first()
+
+
+def member_rows(session: Session, group_id: int) -> list[tuple[GroupMembership, User]]:
+    """The "Membres" list: administrators first, then by name (one query)."""
+    return [(found, user) for found, user in session.execute(
+        select(GroupMembership, User).join(User, User.id == GroupMembership.user_id)
+        .where(GroupMembership.group_id == group_id)
+        .order_by(GroupMembership.is_admin.desc(), User.last_name, User.email)).all()]
+
+
+def participating_estate_names(session: Session, distribution_ids: list[int]) -> dict[int, list[str]]:
+    """Distribution id → the names of the estates taking part, by name."""
+    names: dict[int, list[str]] = {distribution_id: [] for distribution_id in distribution_ids}
+    if not distribution_ids:
+        return names
+    for distribution_id, name in session.execute(
+            select(DistributionParticipation.distribution_id, Estate.name)
+            .join(Estate, Estate.id == DistributionParticipation.estate_id)
+            .where(DistributionParticipation.distribution_id.in_(distribution_ids)).order_by(Estate.name)):
+        names[distribution_id].append(name)
+    return names
+
+
+def catalogue_wine_counts(session: Session, catalogue_ids: list[int]) -> dict[int, int]:
+    """Catalogue id → how many wines it offers."""
+    from sqlalchemy import func
+
+    from models import catalogue_wine
+
+    if not catalogue_ids:
+        return {}
+    return {catalogue_id: count for catalogue_id, count in session.execute(
+        select(catalogue_wine.c.catalogue_id, func.count())
+        .where(catalogue_wine.c.catalogue_id.in_(catalogue_ids)).group_by(catalogue_wine.c.catalogue_id))}
+
+
+def catalogue_lines(session: Session, catalogue: Catalogue) -> list[tuple[Wine, Price | None]]:
+    """The catalogue's wines with their price on its price list (estate-owned rows, read
+    across estates: the catalogue's page is outside the estate's URLs)."""
+    with all_estates(session):
+        wines = list(catalogue.wines)
+        prices = {price.wine_id: price for price in session.scalars(
+            select(Price).where(Price.price_list_id == catalogue.price_list_id,
+                                Price.wine_id.in_([wine.id for wine in wines])))} if wines else {}
+        catalogue.price_list  # noqa: B018 — loaded here, read by the page
+    return [(wine, prices.get(wine.id)) for wine in wines]
+
+
+def parse_emails(raw: str) -> list[str]:
+    """The addresses of the "Inviter des membres" box: one per line, or separated by
+    commas or semicolons; normalised, without repeats, in the order typed.
+
+    :raise InvalidGroup: ("emails", "required") or ("emails", "too_many").
+    """
+    from services.accounts import normalise_email
+
+    found: list[str] = []
+    for item in re.split(r"[\s,;]+", raw or ""):
+        email = normalise_email(item)
+        if email and email not in found:
+            found.append(email)
+            if len(found) > MAX_INVITATIONS:
+                raise InvalidGroup("emails", "too_many")
+    if not found:
+        raise InvalidGroup("emails", "required")
+    return found
+
+
+@dataclass
+class Invitations:
+    invited: list[str]
+    already_members: list[str]
+    invalid: list[str]
+
+
+def invite_many(session: Session, group: ProducerGroup, emails: list[str], inviter: User, now: datetime, *,
+                link_for: Callable[[str], str], subject: str) -> Invitations:
+    """Invite each address (:func:`invite`) and queue its email (templates/email/
+    group_invitation.*) in the same transaction. A malformed address gets nothing.
+
+    :raise NotAllowed: the inviter does not administer the group.
+    """
+    from services import mail
+
+    if not is_admin(session, group.id, inviter):
+        raise NotAllowed("not an administrator")
+    result = Invitations([], [], [])
+    for email in emails[:MAX_INVITATIONS]:
+        if not _EMAIL_SHAPE.fullmatch(email):
+            result.invalid.append(email)
+            continue
+        try:
+            token = invite(session, group, email, inviter, now)
+        except InvalidGroup:
+            result.invalid.append(email)
+            continue
+        if token is None:
+            result.already_members.append(email)
+            continue
+        mail.queue_template(session, "group_invitation", recipient=email, subject=subject, group=group,
+                            inviter=inviter, link=link_for(token))
+        result.invited.append(email)
+    session.flush()
+    return result

@@ -123,3 +123,55 @@ class AddressForm(FlaskForm):
             raise ValidationError(_l("Un code postal français compte 5 chiffres."))
 
     validate_shipping_postcode = validate_billing_postcode
+
+
+# ------------------------------------------------------------------ producer groups (shop/groups.py)
+
+from wtforms import DateField, TextAreaField, TimeField  # noqa: E402
+from wtforms.validators import InputRequired  # noqa: E402
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Nom du groupe"), validators=[DataRequired(_l("Indiquez le nom du groupe.")), Length(max=140)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    place = StringField(_l("Lieu habituel des distributions"), validators=[Optional(), Length(max=255)])
+    is_public = BooleanField(_l("Groupe public : toute personne ayant le lien peut rejoindre le groupe"))
+
+
+def _plausible_date(form: FlaskForm, field: DateField) -> None:
+    if field.data is not None and not 2000 <= field.data.year <= 2200:
+        raise ValidationError(_l("Indiquez une date valide."))
+
+
+class DistributionForm(FlaskForm):
+    day = DateField(_l("Date de la distribution"), validators=[InputRequired(_l("Indiquez la date.")), _plausible_date])
+    starts_time = TimeField(_l("Heure de début (heure de Paris)"),
+                            validators=[InputRequired(_l("Indiquez l'heure de début."))])
+    ends_time = TimeField(_l("Heure de fin (heure de Paris)"), validators=[InputRequired(_l("Indiquez l'heure de fin."))])
+    place = StringField(_l("Lieu"), validators=[Optional(), Length(max=255)])
+    closes_on = DateField(_l("Fin des commandes : date"),
+                          validators=[InputRequired(_l("Indiquez la date de fin des commandes.")), _plausible_date])
+    closes_time = TimeField(_l("Fin des commandes : heure (heure de Paris)"),
+                            validators=[InputRequired(_l("Indiquez l'heure de fin des commandes."))])
+
+
+class LinkCatalogueForm(FlaskForm):
+    address = StringField(_l("Adresse du catalogue"),
+                          validators=[DataRequired(_l("Collez l'adresse du catalogue envoyée par le domaine.")),
+                                      Length(max=500)])
+
+
+class InviteForm(FlaskForm):
+    emails = TextAreaField(_l("Adresses email (une par ligne, ou séparées par des virgules)"),
+                           validators=[DataRequired(_l("Indiquez au moins une adresse email.")),
+                                       Length(max=60_000, message=_l("Au plus 200 adresses à la fois."))])
+
+
+class InvitationRegisterForm(FlaskForm):
+    """The invited person's account: the address is the invited one (``form.personal``)."""
+
+    first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
+    password, confirm = _password_fields()
+    adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"),
+                         validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
