@@ -219,8 +219,10 @@ class World:
         own_slug = slug or OWN
         other_slug = OTHER if own_slug == OWN else OWN
         if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id",
-                   "estate_fair_id", "pickup_point_id", "group_id", "request_id"):
+                   "estate_fair_id", "pickup_point_id", "group_id", "request_id", "catalogue_id", "distribution_id"):
             return [self.objects[own_slug][arg], self.objects[other_slug][arg], 999_999]
+        if arg == "reference":  # a group basket's payment (issue 11): none of these roles' own
+            return ["GRP-000001", "x"]
         if arg == "number":
             return [self.objects[own_slug]["number"], self.objects[other_slug]["number"], "VER-99999"]
         if arg == "code":

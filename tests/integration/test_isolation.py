@@ -9,10 +9,12 @@ from sqlalchemy import select, update
 from models import CustomerImport, Estate, EstateCustomer, Invoice, Order, Price, PriceList, Promotion, Wine, db
 from models import EstateFair, PickupPoint  # noqa: I001 — issue 10
 from models import GroupPurchase, GroupPurchaseRequest  # noqa: I001 — issue 10
+from models import Catalogue, Distribution, GroupCatalogue  # noqa: I001 — issue 11
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
 OWN, OTHER = "domaine-de-la-vernette", "domaine-rozel"
+STAFF = {OWN: "vigneron@vernette.example", OTHER: "vigneron@rozel.example"}
 
 
 def _estate_ids(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -38,6 +40,11 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "group_id": session.scalars(select(GroupPurchase.id).where(GroupPurchase.estate_id == estate_id)).first(),
         "request_id": session.scalars(select(GroupPurchaseRequest.id)
                                       .where(GroupPurchaseRequest.estate_id == estate_id)).first(),
+        # issue 11: the estate's catalogue, and a distribution of a group only this estate is linked to
+        "catalogue_id": session.scalars(select(Catalogue.id).where(Catalogue.estate_id == estate_id)).first(),
+        "distribution_id": session.scalars(
+            select(Distribution.id).join(GroupCatalogue, GroupCatalogue.group_id == Distribution.group_id)
+            .where(GroupCatalogue.estate_id == estate_id).order_by(Distribution.id)).first(),
     }
 
 
@@ -99,6 +106,35 @@ def _occasions_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
                                   closes_at=datetime(2099, 3, 1, tzinfo=timezone.utc)))
         session.add(GroupPurchaseRequest(estate_id=estate_id, organiser_name="Org", email="org@example.com",
                                          estimated_bottles=60, street="1 rue", postcode="69001", city="Lyon"))
+        session.commit()
+    _producer_group_at(app, slug)
+
+
+def _producer_group_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: a catalogue of the estate, linked to a group its vigneron runs, with a distribution."""
+    import secrets
+    from datetime import timedelta
+
+    from models import User, utcnow
+    from services import producer_groups
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[slug]
+        price_list = session.scalars(select(PriceList).where(PriceList.estate_id == estate_id)).first()
+        wine = session.scalars(select(Wine).join(Price, Price.wine_id == Wine.id)
+                               .where(Price.price_list_id == price_list.id)).first()
+        catalogue = Catalogue(estate_id=estate_id, name=f"Catalogue {slug}", price_list_id=price_list.id,
+                              token=secrets.token_urlsafe(24))
+        catalogue.wines.append(wine)
+        session.add(catalogue)
+        staff = session.scalars(select(User).where(User.email == STAFF[slug])).one()
+        now = utcnow()
+        group = producer_groups.create_group(session, producer_groups.GroupData(f"Groupe {slug}", place="Salle"), staff, now)
+        producer_groups.link_catalogue(session, group, catalogue, staff, now)
+        start = now + timedelta(days=30)
+        distribution = producer_groups.create_distribution(session, group, producer_groups.DistributionData(
+            start, start + timedelta(hours=2), "", start - timedelta(days=1)), staff, now)
+        producer_groups.participate(session, distribution, estate_id, now)
         session.commit()
 
 
