@@ -673,8 +673,10 @@ DEMO_PROMOTIONS: dict[str, tuple[dict[str, Any], ...]] = {
 # --------------------------------------------------------------------------- seed
 
 
-def seed_demo(session: Session) -> list[tuple[str, str, str]]:
-    """Create the demo platform; returns (role label in French, email, password) rows to print."""
+def seed_demo(session: Session, *, producer_group: bool = True) -> list[tuple[str, str, str]]:
+    """Create the demo platform; returns (role label in French, email, password) rows to print.
+    ``producer_group``: also the demo's producer group and its distribution (the tests'
+    template database leaves it out: each test builds the groups it needs)."""
     with all_estates(session):
         vat_rates = [VatRate(**spec) for spec in VAT_RATES]
         estates = {spec["slug"]: Estate(**spec) for spec in ESTATES}
@@ -710,4 +712,39 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
                 **fields,
             ))
         session.flush()
+        if producer_group:
+            _add_producer_group(session, estates, lists, users["vernette"], users["particulier"])
         return [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
+
+
+def _add_producer_group(session: Session, estates: dict[str, Estate], lists: dict[str, dict[str, PriceList]],
+                        admin: User, member: User) -> None:
+    """Issue 11: the "Amicale des Canuts" buys from both estates at a distribution in two
+    weeks; Vernette's vigneron runs it, the demo customer is a member."""
+    import secrets
+    from datetime import datetime, time, timedelta
+
+    from models import Catalogue, utcnow
+    from services import producer_groups
+    from services.templating import PARIS
+
+    now = utcnow()
+    group = producer_groups.create_group(session, producer_groups.GroupData(
+        "Amicale des Canuts", "Les voisins de la Croix-Rousse commandent ensemble et retirent leurs vins "
+        "un vendredi soir par mois.", "Maison des Canuts, 10 rue d'Ivry, 69004 Lyon", True), admin, now)
+    producer_groups.join(session, group, member, now)
+    day = (now.astimezone(PARIS) + timedelta(days=14)).date()
+    start = datetime.combine(day, time(18, 0), tzinfo=PARIS)
+    distribution = producer_groups.create_distribution(session, group, producer_groups.DistributionData(
+        start, start + timedelta(hours=2), "", start - timedelta(days=2)), admin, now)
+    for slug, estate in estates.items():
+        particuliers = lists[slug]["Particuliers"]
+        wines = session.scalars(select(Wine).join(Price, Price.wine_id == Wine.id).where(
+            Wine.estate_id == estate.id, Price.price_list_id == particuliers.id, Wine.is_visible.is_(True),
+            Wine.is_available.is_(True)).order_by(Wine.position, Wine.id).limit(4)).all()
+        catalogue = Catalogue(estate_id=estate.id, name="Sélection des groupes", price_list_id=particuliers.id,
+                              token=secrets.token_urlsafe(24), wines=list(wines))
+        session.add(catalogue)
+        session.flush()
+        producer_groups.link_catalogue(session, group, catalogue, admin, now)
+        producer_groups.participate(session, distribution, estate.id, now)

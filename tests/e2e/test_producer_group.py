@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from models import Distribution, Estate, GroupTransfer, Invoice, Order, OrderStatus, Price, PriceList, Wine, utcnow
+from models import Distribution, Estate, ProducerGroup, GroupTransfer, Invoice, Order, OrderStatus, Price, PriceList, Wine, utcnow
 from services import jobs, mail
 from services.demo import DEMO_PASSWORD
 from services.templating import PARIS
@@ -88,11 +88,11 @@ def _new_catalogue(page, slug: str, wine_id: int) -> None:  # type: ignore[no-un
     expect(page.locator("#catalogue-url")).to_be_visible()
 
 
-def _participate(page, slug: str) -> None:  # type: ignore[no-untyped-def]
+def _participate(page, slug: str, distribution_id: int) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"/gestion/{slug}/ventes")
-    expect(page.get_by_text(GROUP)).to_be_visible()
-    page.get_by_role("button", name="Participe", exact=True).click()
-    expect(page.get_by_role("button", name="Ne plus participer")).to_be_visible()
+    participation = page.locator(f"#participation-{distribution_id}")
+    participation.get_by_role("button", name="Participe", exact=True).click()
+    expect(page.locator(f"#participation-{distribution_id}").get_by_role("button", name="Ne plus participer")).to_be_visible()
 
 
 def test_a_group_distribution_from_creation_to_the_distribution_sheet(browser, live_server, live_smtp, live_sandbox):
@@ -137,8 +137,11 @@ def test_a_group_distribution_from_creation_to_the_distribution_sheet(browser, l
     expect(admin.get_by_role("rowheader", name="Domaine Rozel")).to_be_visible()
 
     # 4. Both estates click "Participe" on their "Ventes" tab.
-    _participate(admin, VERNETTE)
-    _participate(rozel, ROZEL)
+    with session_for(app) as session:
+        distribution_id = session.scalars(select(Distribution.id).join(
+            ProducerGroup, ProducerGroup.id == Distribution.group_id).where(ProducerGroup.name == GROUP)).one()
+    _participate(admin, VERNETTE, distribution_id)
+    _participate(rozel, ROZEL, distribution_id)
 
     # 5. The administrator invites a member by email.
     admin.goto(group_url + "/membres")

@@ -322,3 +322,61 @@ def test_bad_basket_input_changes_nothing(database, sandbox, bad):
         from models import GroupBasketLine
 
         assert session.scalar(select(func.count()).select_from(GroupBasketLine)) == 0
+
+
+def test_two_members_racing_for_an_estates_last_bottles_one_basket_wins_whole_the_other_leaves_nothing(
+        database, sandbox):
+    from services.accounts import register_user
+    from tests.conftest import at_once
+
+    app = _card_app(database, sandbox)
+    setup = _setup(app)
+    with session_for(app) as session:
+        group = session.get(Distribution, setup.distribution_id)
+        second = register_user(session, email="second.membre@example.com", password=DEMO_PASSWORD)
+        from models import GroupMembership
+
+        session.add(GroupMembership(group_id=group.group_id, user_id=second.id, is_admin=False))
+        session.get(Wine, setup.wines[ROZEL]).stock = 2  # Rozel's last two bottles
+        vernette_stock = session.get(Wine, setup.wines[VERNETTE]).stock
+        session.commit()
+    clients = [_member(app), _member(app, "second.membre@example.com")]
+    for client in clients:
+        for slug, quantity in {VERNETTE: 1, ROZEL: 2}.items():
+            assert client.post(f"{_shop(setup)}/panier", data={"wine_id": setup.wines[slug],
+                                                                "quantity": quantity}).status_code == 302
+    answers = at_once([lambda c=c, n=n: c.post(f"{_shop(setup)}/commande", data={**CHECKOUT, "checkout_token": f"race-{n}"})
+                       for n, c in enumerate(clients)])
+    assert sorted(a.status_code for a in answers) == [302, 409]
+    with session_for(app) as session:
+        placed = session.execute(select(Order.user_id, Order.estate_id)).all()
+        assert len(placed) == 2 and len({user for user, _ in placed}) == 1  # the winner's two orders, nothing else
+        assert session.scalar(select(func.count()).select_from(GroupCheckout)) == 1
+        assert session.get(Wine, setup.wines[ROZEL]).stock == 0
+        assert session.get(Wine, setup.wines[VERNETTE]).stock == vernette_stock - 1  # the loser's bottle is back
+    assert len(sandbox.payins()) == 1  # only the winner was sent to pay
+
+
+def test_the_demo_s_producer_group_is_ready_to_order_from(empty_database):
+    """`flask chai seed-demo` (and the quickstart): the demo customer can fill a basket at
+    the "Amicale des Canuts"' next distribution from both estates."""
+    from flask_migrate import upgrade
+
+    from models import ProducerGroup, db
+    from services.demo import seed_demo
+    from services.tenancy import allow_all_estates
+
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade()
+        allow_all_estates(db.session)
+        seed_demo(db.session)
+        db.session.commit()
+        group = db.session.scalars(select(ProducerGroup)).one()
+        distribution = db.session.scalars(select(Distribution)).one()
+        group_id, distribution_id = group.id, distribution.id
+        db.session.remove()
+    client = _member(app)
+    page = text_of(client.get(f"/groupes/{group_id}/distributions/{distribution_id}/boutique"))
+    assert "Amicale des Canuts" in page and "Domaine de la Vernette" in page and "Domaine Rozel" in page
+    assert page.count("Ajouter") >= 8  # four wines of each estate's "Sélection des groupes"

@@ -40,11 +40,13 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "group_id": session.scalars(select(GroupPurchase.id).where(GroupPurchase.estate_id == estate_id)).first(),
         "request_id": session.scalars(select(GroupPurchaseRequest.id)
                                       .where(GroupPurchaseRequest.estate_id == estate_id)).first(),
-        # issue 11: the estate's catalogue, and a distribution of a group only this estate is linked to
-        "catalogue_id": session.scalars(select(Catalogue.id).where(Catalogue.estate_id == estate_id)).first(),
+        # issue 11: the estate's catalogue, and a distribution of a group only this estate is linked
+        # to (the last one: _producer_group_at's; the demo's group links both estates)
+        "catalogue_id": session.scalars(select(Catalogue.id).where(Catalogue.estate_id == estate_id)
+                                        .order_by(Catalogue.id.desc())).first(),
         "distribution_id": session.scalars(
             select(Distribution.id).join(GroupCatalogue, GroupCatalogue.group_id == Distribution.group_id)
-            .where(GroupCatalogue.estate_id == estate_id).order_by(Distribution.id)).first(),
+            .where(GroupCatalogue.estate_id == estate_id).order_by(Distribution.id.desc())).first(),
     }
 
 

@@ -110,7 +110,8 @@ def test_0013_upgrades_a_database_made_by_the_first_0002(empty_database):
         upgrade()
 
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0013"
+            # up to the head: 0014 rebuilds shop_order once more (delivery kind "distribution")
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0014"
             assert _rows(conn, "shop_order", order_columns) == orders_before
             assert _rows(conn, "order_event", event_columns) == events_before
             inspector = inspect(conn)
@@ -124,6 +125,7 @@ def test_0013_upgrades_a_database_made_by_the_first_0002(empty_database):
                          {"id": event})
             conn.execute(text("UPDATE order_event SET from_status = 'reserved' WHERE id = :id"), {"id": event})
             conn.execute(text("UPDATE shop_order SET status = 'reserved' WHERE id = :id"), {"id": orders[0]})
+            conn.execute(text("UPDATE shop_order SET delivery_kind = 'distribution' WHERE id = :id"), {"id": orders[1]})
             conn.commit()
             assert conn.execute(text("SELECT from_status, to_status FROM order_event WHERE id = :id"),
                                 {"id": event}).one() == ("reserved", "reserved")
@@ -131,6 +133,8 @@ def test_0013_upgrades_a_database_made_by_the_first_0002(empty_database):
                 ("UPDATE order_event SET to_status = 'garbage' WHERE id = :id", event, "ck_order_event_to_status"),
                 ("UPDATE order_event SET from_status = 'garbage' WHERE id = :id", event, "ck_order_event_from_status"),
                 ("UPDATE shop_order SET status = 'garbage' WHERE id = :id", orders[0], "ck_shop_order_order_status"),
+                ("UPDATE shop_order SET delivery_kind = 'garbage' WHERE id = :id", orders[0],
+                 "ck_shop_order_delivery_kind"),
                 # both unique constraints survived the table's rebuild
                 ("UPDATE shop_order SET number = 'CDE-1' WHERE id = :id", orders[1], "shop_order.number"),
                 ("UPDATE shop_order SET checkout_token = 'token-1' WHERE id = :id", orders[1],

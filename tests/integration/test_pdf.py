@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from models import DeliveryKind, Estate, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, PaymentMode, utcnow
 from services.pdf import FONT_DIR, PdfError, html_to_pdf
 from services.templating import euros
+from services.templating import PARIS  # the documents print Paris dates
 from tests.conftest import TestDatabase, make_app
 
 HEALTH_WARNING = "L'abus d'alcool est dangereux pour la santé, à consommer avec modération."
@@ -125,7 +126,7 @@ def test_order_form_shows_number_customer_seller_lines_and_total(render):
     order = make_order(customer_note="Merci de livrer après 18 h.")
     (text,) = render_order_form(render, order)
     assert "Bon de commande n° VER-00042" in text
-    assert order.created_at.strftime("%d/%m/%Y") in text
+    assert order.created_at.astimezone(PARIS).strftime("%d/%m/%Y") in text
     assert "Camille Durand" in text and "3 rue de la République" in text and "camille.durand@example.org" in text
     assert "8 allée des Tilleuls" in text and "Livraison à domicile (Colissimo)" in text
     assert "SIRET 81234567800019" in text and "FR12812345678" in text and "Domaine de la Vernette" in text
@@ -175,11 +176,11 @@ def test_paid_invoice_carries_the_legal_mentions_and_the_acquitted_stamp(render)
     (text,) = render_invoice(render, order, invoice)
     assert "Facture n° F2025-00017" in text and "Commande n° VER-00042" in text
     assert "FACTURE ACQUITTÉE" in text
-    assert f"Payée le {order.paid_at.strftime('%d/%m/%Y')} par Carte bancaire" in text
+    assert f"Payée le {order.paid_at.astimezone(PARIS).strftime('%d/%m/%Y')} par Carte bancaire" in text
     assert "N° TVA intracommunautaire FR12812345678" in text and "SIRET 81234567800019" in text
     assert "EARL Vernay Père & Fils" in text and "Camille Durand" in text and "69002 Lyon" in text
-    assert f"Date d'émission : {invoice.issued_at.strftime('%d/%m/%Y')}" in text
-    assert f"Date de la vente : {order.created_at.strftime('%d/%m/%Y')}" in text
+    assert f"Date d'émission : {invoice.issued_at.astimezone(PARIS).strftime('%d/%m/%Y')}" in text
+    assert f"Date de la vente : {order.created_at.astimezone(PARIS).strftime('%d/%m/%Y')}" in text
     assert "PU HT" in text and "Conditions de paiement : comptant." in text
     assert "Pas d'escompte pour paiement anticipé." in text and "Pénalités de retard" not in text
     assert "272,40 €" in text
