@@ -259,7 +259,7 @@ def checkout(session: Session, *, group: ProducerGroup, distribution: Distributi
         with in_estate(session, part.estate.id):
             order = orders.place_order(
                 session, estate=part.estate, view=part.view, data=data, user=user,
-                checkout_token=f"{checkout_token}-{part.estate.id}"[:64], conditions=_conditions(part),
+                checkout_token=f"{checkout_token}-{part.estate.id}"[:64], conditions=conditions(part),
                 now=now, public_url=public_url, options=[choice], group_checkout_id=paying.id)
             total += order.total_ttc_cents
     if total <= 0:
@@ -272,7 +272,8 @@ def checkout(session: Session, *, group: ProducerGroup, distribution: Distributi
     return paying
 
 
-def _conditions(part: EstatePart) -> str:
+def conditions(part: EstatePart) -> str:
+    """The conditions the member accepts for this estate's order: its price list's, then its own."""
     pieces = [part.view.price_list.sales_conditions if part.view.price_list else "", part.estate.sales_conditions_fr]
     return "\n\n".join(p for p in pieces if p)
 

@@ -73,21 +73,14 @@ class CheckoutForm(FlaskForm):
                     raise ValidationError(_l("Indiquez l'adresse de livraison complète."))
 
 
+
 class GroupCheckoutForm(FlaskForm):
     """A group basket's checkout (issue 11): who pays, the billing address, the
     conditions of every estate; delivery (the distribution) and payment (one card
-    payment) are fixed."""
+    payment) are fixed. The fields are the checkout's own."""
 
-    checkout_token = HiddenField()
-    first_name = StringField(_l("Prénom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
-    last_name = StringField(_l("Nom"), validators=[DataRequired(_REQUIRED), Length(max=80)])
-    phone = StringField(_l("Téléphone"), validators=[DataRequired(_REQUIRED), Length(max=30)])
-    company = StringField(_l("Société (facultatif)"), validators=[Optional(), Length(max=140)])
-    street = StringField(_l("Adresse"), validators=[DataRequired(_REQUIRED), Length(max=200)])
-    postcode = StringField(_l("Code postal"), validators=[DataRequired(_REQUIRED), Length(max=10), _postcode])
-    city = StringField(_l("Commune"), validators=[DataRequired(_REQUIRED), Length(max=100)])
-    country = SelectField(_l("Pays"), choices=_countries, default="FR")
-    accept_conditions = BooleanField(_l("J'ai lu et j'accepte les conditions générales de vente"),
-                                     validators=[DataRequired(_l("Vous devez accepter les conditions de vente."))])
-    adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"),
-                         validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
+    checkout_token = CheckoutForm.checkout_token
+    first_name, last_name, phone = CheckoutForm.first_name, CheckoutForm.last_name, CheckoutForm.phone
+    company, street, postcode = CheckoutForm.company, CheckoutForm.street, CheckoutForm.postcode
+    city, country = CheckoutForm.city, CheckoutForm.country
+    accept_conditions, adult = CheckoutForm.accept_conditions, CheckoutForm.adult

@@ -101,7 +101,7 @@ def checkout(group_id: int, distribution_id: int):  # type: ignore[no-untyped-de
         form.checkout_token.data = secrets.token_urlsafe(24)
         form.first_name.data, form.last_name.data = current_user.first_name, current_user.last_name
         form.phone.data = current_user.phone
-    conditions = [(p.estate, group_shop._conditions(p)) for p in context["parts"]]
+    conditions = [(p.estate, group_shop.conditions(p)) for p in context["parts"]]
     if request.method == "GET" or not form.validate():
         return render_template("groups/checkout.html", form=form, conditions=conditions, **context), (
             200 if request.method == "GET" else 422)

@@ -8,13 +8,10 @@ administrator a distribution sheet naming the member and both estates."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime, timedelta
-from email.header import decode_header, make_header
 
 from playwright.sync_api import expect
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from models import Distribution, Estate, ProducerGroup, GroupTransfer, Invoice, Order, OrderStatus, Price, PriceList, Wine, utcnow
@@ -22,29 +19,12 @@ from services import jobs, mail
 from services.demo import DEMO_PASSWORD
 from services.templating import PARIS
 from tests.conftest import body_of, session_for
+from tests.e2e.test_csp import Watched
+from tests.e2e.test_group_purchase import _messages, _pdf_text, _subject
 
 VERNETTE, ROZEL = "domaine-de-la-vernette", "domaine-rozel"
 GROUP = "Amicale du Bourg"
 MEMBER_EMAIL = "margot.membre@example.com"
-
-
-def _subject(message) -> str:  # type: ignore[no-untyped-def]
-    return str(make_header(decode_header(message["Subject"] or "")))
-
-
-def _pdf_text(message) -> str:  # type: ignore[no-untyped-def]
-    part = next(p for p in message.walk() if p.get_content_type() == "application/pdf")
-    reader = PdfReader(io.BytesIO(part.get_payload(decode=True)))
-    return "\n".join(page.extract_text() for page in reader.pages).replace("\u202f", " ").replace("\xa0", " ")
-
-
-def _messages(smtp, match, count: int = 1):  # type: ignore[no-untyped-def]
-    def mine() -> list:
-        return [m for m in smtp.mailbox.messages if match(m)]
-    with smtp.mailbox._cond:
-        assert smtp.mailbox._cond.wait_for(lambda: len(mine()) >= count, timeout=15), \
-            f"{len(mine())} matching message(s), expected {count}"
-    return mine()
 
 
 def _a_wine(app, slug: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
@@ -63,9 +43,13 @@ def _a_wine(app, slug: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
 
 
 def _context(browser, live_server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="fr-FR", base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    return context, context.new_page()
+    """A browser that records this site's Content-Security-Policy violations (test_csp)."""
+    watched = Watched(browser, live_server)
+    WATCHED.append(watched)
+    return watched.context, watched.page
+
+
+WATCHED: list[Watched] = []
 
 
 def _log_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -97,6 +81,7 @@ def _participate(page, slug: str, distribution_id: int) -> None:  # type: ignore
 
 def test_a_group_distribution_from_creation_to_the_distribution_sheet(browser, live_server, live_smtp, live_sandbox):
     app = live_server.app
+    WATCHED.clear()
     vernette_wine, vernette_name = _a_wine(app, VERNETTE)
     rozel_wine, rozel_name = _a_wine(app, ROZEL)
 
@@ -231,5 +216,7 @@ def test_a_group_distribution_from_creation_to_the_distribution_sheet(browser, l
     with session_for(app) as session:
         assert {o.status for o in session.scalars(select(Order).where(Order.email == MEMBER_EMAIL))} == \
             {OrderStatus.DELIVERED}
+    for watched in WATCHED:  # no page of the flow broke the Content-Security-Policy
+        assert watched.console == [], watched.console
     for context in (admin_context, rozel_context, member_context):
         context.close()
