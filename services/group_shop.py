@@ -284,3 +284,14 @@ def checkout_orders(session: Session, checkout_id: int) -> list[tuple[Order, Est
         return [(order, estate) for order, estate in session.execute(
             select(Order, Estate).join(Estate, Estate.id == Order.estate_id)
             .where(Order.group_checkout_id == checkout_id).order_by(Estate.name))]
+
+
+def checkouts_of(session: Session, user_id: int, distribution_ids: list[int]) -> dict[int, list[GroupCheckout]]:
+    """The member's checked-out baskets per distribution ("Mes commandes" on the group's page)."""
+    found: dict[int, list[GroupCheckout]] = {}
+    if distribution_ids:
+        for paying in session.scalars(select(GroupCheckout).where(GroupCheckout.user_id == user_id,
+                                                                  GroupCheckout.distribution_id.in_(distribution_ids))
+                                      .order_by(GroupCheckout.id)):
+            found.setdefault(paying.distribution_id, []).append(paying)
+    return found

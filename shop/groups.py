@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Distribution, Estate, ProducerGroup, User, db, utcnow
 from services import accounts, mail, producer_groups
+from services.group_shop import checkouts_of
 from services.producer_groups import InvalidGroup, NotAllowed
 from services.ratelimit import limiter
 from services.templating import PARIS
@@ -166,9 +167,10 @@ def group_new():  # type: ignore[no-untyped-def]
 def _distributions_page(group: ProducerGroup, form: DistributionForm | None):  # type: ignore[no-untyped-def]
     now = utcnow()
     coming = producer_groups.distributions(db.session, group.id, coming_only=True, now=now)
+    ids = [d.id for d in coming]
     return render_template("groups/distributions.html", group=group, distributions=coming, form=form, now=now,
-                           estates=producer_groups.participating_estate_names(db.session, [d.id for d in coming]),
-                           OPEN=producer_groups.OPEN)
+                           estates=producer_groups.participating_estate_names(db.session, ids),
+                           mine=checkouts_of(db.session, current_user.id, ids), OPEN=producer_groups.OPEN)
 
 
 @groups_bp.get("/<int:group_id>")

@@ -152,6 +152,8 @@ def test_one_basket_across_two_estates_makes_two_orders_paid_in_one_split_paymen
     assert landing.status_code == 302
     page = text_of(client.get(landing.headers["Location"]))
     assert "Paiement reçu" in page and all(o.number in page for o in placed)
+    # the group's page leads back to them
+    assert landing.headers["Location"] in client.get(f"/groupes/{setup.group_id}").get_data(as_text=True)
 
     with session_for(app) as session:
         assert {o.status for o in session.scalars(select(Order))} == {OrderStatus.PAID}
