@@ -23,8 +23,8 @@ from admin import bp
 from admin.access import get_or_404
 
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, db, utcnow
-from services import (audit, customer_orders, fairs, group_purchases, invoicing, mail, orders, page_cache, payment_flow,
-                      reservations)
+from services import (audit, customer_orders, distributions, fairs, group_purchases, invoicing, mail, orders,
+                      page_cache, payment_flow, reservations)
 from services.delivery import KIND_LABELS
 from services.templating import euros
 from services.web import pdf_response
@@ -61,7 +61,7 @@ def _filters() -> orders.OrderFilters:
         delivery_kind=_enum_arg("livraison", DeliveryKind),
         date_from=as_utc(start) if start else None, date_to=as_utc(end + timedelta(days=1)) if end else None,
         query=(request.args.get("q") or "")[:100], estate_fair_id=_id_arg("salon"),
-        group_purchase_id=_id_arg("achat"),
+        group_purchase_id=_id_arg("achat"), distribution_id=_id_arg("distribution"),
         reservations_ready=request.args.get("reservations") == "pretes")
 
 
@@ -91,8 +91,9 @@ def orders_table():  # type: ignore[no-untyped-def]
             "admin/orders.html", "orders_table", **with_token(csrf_token)))
     groups = group_purchases.filter_choices(db.session)
     fair_choices = fairs.filter_choices(db.session)
-    context.update(fairs=fair_choices, groups=groups)
-    key += (tuple(map(tuple, groups)), tuple(map(tuple, fair_choices)))
+    sales = distributions.filter_choices(db.session)
+    context.update(fairs=fair_choices, groups=groups, distributions=sales)
+    key += (tuple(map(tuple, groups)), tuple(map(tuple, fair_choices)), tuple(map(tuple, sales)))
     return page_cache.serve_signed_in(key, lambda csrf_token: render_template(
         "admin/orders.html", **with_token(csrf_token)))
 

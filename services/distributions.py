@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -217,3 +217,19 @@ def mark_collected(session: Session, distribution: Distribution, order_id: int, 
         orders.transition(session, estate, order, OrderStatus.DELIVERED, actor=actor, now=now, public_url=public_url,
                           note="Retirée à la distribution")
     return order
+
+
+def filter_choices(session: Session) -> list:
+    """The distributions the current estate takes part in, as the orders table's filter
+    shows them: rows of (id, group name, starts_at), latest first, 50 at most. Core, the
+    estate written out (the orders table is timed against its raw SQL, issue 8)."""
+    from services.tenancy import current_estate_id
+
+    return list(session.connection().execute(_FILTER_CHOICES, {"estate_id": current_estate_id(session)}))
+
+
+_FILTER_CHOICES = (select(Distribution.id, ProducerGroup.name, Distribution.starts_at)
+                   .join(ProducerGroup, ProducerGroup.id == Distribution.group_id)
+                   .join(DistributionParticipation, DistributionParticipation.distribution_id == Distribution.id)
+                   .where(DistributionParticipation.estate_id == bindparam("estate_id"))
+                   .order_by(Distribution.starts_at.desc(), Distribution.id.desc()).limit(50))

@@ -504,6 +504,7 @@ class OrderFilters:
     delivery_kind: DeliveryKind | None = None
     estate_fair_id: int | None = None  #: orders to collect at this fair
     group_purchase_id: int | None = None  #: orders of this achat groupé
+    distribution_id: int | None = None  #: orders to hand over at this producer group's distribution
     reservations_ready: bool = False  #: "réservée" orders whose reserved wines are all available
     date_from: datetime | None = None
     date_to: datetime | None = None  #: exclusive
@@ -545,7 +546,8 @@ def search(session: Session, filters: OrderFilters, page: int = 1) -> tuple[list
 
 #: OrderFilters' fields that compare a column to a value, and the column
 _SEARCH_FILTERS = {"status": Order.status, "payment_mode": Order.payment_mode, "delivery_kind": Order.delivery_kind,
-                   "estate_fair_id": Order.estate_fair_id, "group_purchase_id": Order.group_purchase_id}
+                   "estate_fair_id": Order.estate_fair_id, "group_purchase_id": Order.group_purchase_id,
+                   "distribution_id": Order.distribution_id}
 
 
 @lru_cache(maxsize=128)

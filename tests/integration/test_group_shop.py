@@ -382,3 +382,17 @@ def test_the_demo_s_producer_group_is_ready_to_order_from(empty_database):
     page = text_of(client.get(f"/groupes/{group_id}/distributions/{distribution_id}/boutique"))
     assert "Amicale des Canuts" in page and "Domaine de la Vernette" in page and "Domaine Rozel" in page
     assert page.count("Ajouter") >= 8  # four wines of each estate's "Sélection des groupes"
+
+
+def test_the_estate_s_orders_table_filters_the_orders_of_a_distribution(database, sandbox):
+    app = _card_app(database, sandbox)
+    setup = _setup(app)
+    _fill_and_checkout(_member(app), setup, {VERNETTE: 1, ROZEL: 1})
+    staff = _member(app, "vigneron@vernette.example")
+    table = text_of(staff.get(f"/gestion/{VERNETTE}/commandes"))
+    assert "Toutes les distributions" in table and "Amicale des Canuts" in table
+    with session_for(app) as session:
+        mine = session.scalars(select(Order.number).where(Order.number.like("VER-%"))).one()
+    filtered = text_of(staff.get(f"/gestion/{VERNETTE}/commandes?distribution={setup.distribution_id}"))
+    assert mine in filtered and "ROZ-" not in filtered
+    assert mine not in text_of(staff.get(f"/gestion/{VERNETTE}/commandes?distribution=999999"))
