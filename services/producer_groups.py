@@ -21,9 +21,11 @@ services.tenancy does not apply, the checks here do.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,8 +40,10 @@ from models import (
     GroupCatalogue,
     GroupInvitation,
     GroupMembership,
+    Price,
     ProducerGroup,
     User,
+    Wine,
 )
 from services.errors import FieldError
 from services.tenancy import all_estates
@@ -447,14 +451,6 @@ def participate_in_range(session: Session, group_id: int, estate_id: int, start:
 
 
 # ------------------------------------------------------------------ pages of the group (shop/groups.py)
-
-import re  # noqa: E402 — this section's own imports, kept beside it
-from typing import TYPE_CHECKING, Callable  # noqa: E402
-
-from models import Price  # noqa: E402
-
-if TYPE_CHECKING:
-    from models import Wine
 
 MAX_INVITATIONS = 200  #: addresses in one "Inviter des membres" post
 _EMAIL_SHAPE = re.compile(r"[^@\s,;<>()\[\]\"']+@[^@\s,;<>()\[\]\"'.]+(\.[^@\s,;<>()\[\]\"'.]+)+")
