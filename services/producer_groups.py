@@ -498,15 +498,14 @@ def catalogue_wine_counts(session: Session, catalogue_ids: list[int]) -> dict[in
 
 
 def catalogue_lines(session: Session, catalogue: Catalogue) -> list[tuple[Wine, Price | None]]:
-    """The catalogue's wines with their price on its price list (estate-owned rows, read
-    across estates: the catalogue's page is outside the estate's URLs)."""
+    """The catalogue's wines with their price on its list (services.catalogues' reading),
+    across estates: the catalogue's page is outside the estate's URLs."""
+    from services.catalogues import catalogue_lines as lines
+
     with all_estates(session):
-        wines = list(catalogue.wines)
-        prices = {price.wine_id: price for price in session.scalars(
-            select(Price).where(Price.price_list_id == catalogue.price_list_id,
-                                Price.wine_id.in_([wine.id for wine in wines])))} if wines else {}
+        found = lines(session, catalogue)
         catalogue.price_list  # noqa: B018 — loaded here, read by the page
-    return [(wine, prices.get(wine.id)) for wine in wines]
+    return found
 
 
 def parse_emails(raw: str) -> list[str]:
