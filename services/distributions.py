@@ -164,6 +164,7 @@ def close(session: Session, distribution: Distribution, now: datetime) -> bool:
     session.refresh(distribution)
     if moved != 1:
         return False
+    _cancel_unpaid(session, distribution, now)
     group = session.get(ProducerGroup, distribution.group_id)
     title = f"Distribution {group.name}"
     with all_estates(session):
@@ -195,6 +196,27 @@ def close(session: Session, distribution: Distribution, now: datetime) -> bool:
                             attachments=[f"distribution_sheet:{distribution.id}"], group=group,
                             distribution=distribution, when=when(distribution), sheet=content)
     return True
+
+
+CLOSING = orders.Actor(None, "Clôture des commandes")
+
+
+def _cancel_unpaid(session: Session, distribution: Distribution, now: datetime) -> None:
+    """Baskets still unpaid when orders close: their orders are cancelled (the bottles go
+    back on the shelf, the member gets the cancellation email), so no estate prepares
+    them. A card payment completed afterwards stays in the member's wallet and is not
+    transferred (services.group_payments)."""
+    from flask import current_app
+
+    with all_estates(session):
+        unpaid = list(session.scalars(select(Order).where(Order.distribution_id == distribution.id,
+                                                          Order.status == OrderStatus.PENDING_PAYMENT)
+                                      .order_by(Order.id)))
+    for order in unpaid:
+        with in_estate(session, order.estate_id):
+            orders.transition(session, session.get(Estate, order.estate_id), order, OrderStatus.CANCELLED,
+                              actor=CLOSING, now=now, public_url=current_app.config["PUBLIC_URL"],
+                              note="Non payée à la clôture des commandes")
 
 
 def mark_collected(session: Session, distribution: Distribution, order_id: int, admin: User, now: datetime,

@@ -36,6 +36,8 @@ from services.payments import FAILED, SUCCEEDED, PayIn, PaymentError, PaymentPro
 from services.tenancy import all_estates, in_estate
 
 SYSTEM = orders.Actor(None, "Paiement en ligne (distribution)")
+#: a payment that arrived for a cancelled order: not transferred, to refund from the member's wallet
+REFUND_NOTE = " — commande annulée : à rembourser, l'argent reste dans le portefeuille du membre"
 PROVIDER = "mangopay"
 
 
@@ -104,15 +106,19 @@ def _pay_order(session: Session, paying: GroupCheckout, order: Order, payin: Pay
     distribution: nothing left to ship), the invoice emailed, its transfer to make."""
     with in_estate(session, order.estate_id):
         estate = session.get(Estate, order.estate_id)
+        cancelled = order.status is OrderStatus.CANCELLED
         session.add(Payment(estate_id=order.estate_id, order_id=order.id, provider=PROVIDER, mode=PaymentMode.CARD,
                             status=PaymentStatus.SUCCEEDED, amount_cents=order.total_ttc_cents,
                             idempotency_key=secrets.token_hex(16), succeeded_at=now,
-                            result_message=f"{paying.reference} ({PROVIDER} {payin.id})"[:255]))
+                            result_message=(f"{paying.reference} ({PROVIDER} {payin.id})" + (
+                                REFUND_NOTE if cancelled else ""))[:255]))
+        if cancelled:  # paid after it was cancelled (orders closed): the money stays in the member's wallet
+            return
         session.add(GroupTransfer(group_checkout_id=paying.id, order_id=order.id, estate_id=order.estate_id,
                                   amount_cents=order.total_ttc_cents, idempotency_key=secrets.token_hex(16),
                                   created_at=now))
         if order.status is not OrderStatus.PENDING_PAYMENT:
-            return  # cancelled meanwhile by the estate: it refunds by hand, the transfer still pays it
+            return
         orders.transition(session, estate, order, OrderStatus.PAID, actor=SYSTEM, now=now, public_url=public_url,
                           note=f"{paying.reference} {PROVIDER} {payin.id}")
         invoice = invoicing.current_invoice(session, order) or invoicing.issue_invoice(session, estate, order, now)

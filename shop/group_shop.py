@@ -154,6 +154,9 @@ def _own_checkout(reference: str) -> GroupCheckout:
 def _start_payment(paying: GroupCheckout):  # type: ignore[no-untyped-def]
     if paying.status != "created":
         return redirect(url_for("groups.group_checkout", reference=paying.reference))
+    if not group_shop.is_open(db.session.get(Distribution, paying.distribution_id), utcnow()):
+        flash(_("Les commandes de cette distribution sont closes : ce panier ne peut plus être payé."), "error")
+        return redirect(url_for("groups.group_checkout", reference=paying.reference))
     try:
         return_url = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("groups.payment_return",
                                                                             reference=paying.reference)

@@ -396,3 +396,41 @@ def test_the_estate_s_orders_table_filters_the_orders_of_a_distribution(database
     filtered = text_of(staff.get(f"/gestion/{VERNETTE}/commandes?distribution={setup.distribution_id}"))
     assert mine in filtered and "ROZ-" not in filtered
     assert mine not in text_of(staff.get(f"/gestion/{VERNETTE}/commandes?distribution=999999"))
+
+
+def test_a_basket_unpaid_when_orders_close_is_cancelled_and_a_late_payment_is_not_transferred(database, sandbox):
+    app = _card_app(database, sandbox)
+    setup = _setup(app)
+    client = _member(app)
+    response = _fill_and_checkout(client, setup, {VERNETTE: 2, ROZEL: 1})  # off to pay… and never comes back
+    with session_for(app) as session:
+        stock_before = {slug: session.get(Wine, wine_id).stock for slug, wine_id in setup.wines.items()}
+        closes_at = session.get(Distribution, setup.distribution_id).orders_close_at
+        reference = session.scalars(select(GroupCheckout.reference)).one()
+    with session_for(app) as session:
+        CLOSE_JOB.run(session, closes_at + timedelta(minutes=1))
+        session.commit()
+    with session_for(app) as session:
+        assert {o.status for o in session.scalars(select(Order))} == {OrderStatus.CANCELLED}
+        for slug, wine_id in setup.wines.items():  # the bottles are back on the shelf
+            assert session.get(Wine, wine_id).stock == stock_before[slug] + {VERNETTE: 2, ROZEL: 1}[slug]
+        cancelled_mails = session.scalars(select(OutboxMessage.recipient).where(
+            OutboxMessage.subject.like("%Commande annulée%"))).all()
+        assert cancelled_mails == [MEMBER, MEMBER]
+        lists = session.scalars(select(OutboxMessage).where(OutboxMessage.subject.like("%vos commandes%"))).all()
+        assert all("Claire" not in m.body_text for m in lists)  # no estate prepares them
+    # Paying again is refused, in French
+    refused = client.post(f"/groupes/paiements/{reference}/payer")
+    assert refused.status_code == 302
+    assert "ne peut plus être payé" in text_of(client.get(refused.headers["Location"]))
+    # The member finishes the payment page anyway: the money stays in their wallet, no transfer
+    back = _pay_on_sandbox(response.headers["Location"], "accept")
+    client.get(urlsplit(back).path + "?" + urlsplit(back).query)
+    with session_for(app) as session:
+        assert session.scalar(select(func.count()).select_from(GroupTransfer)) == 0
+        assert {o.status for o in session.scalars(select(Order))} == {OrderStatus.CANCELLED}
+        from models import Payment
+
+        notes = session.scalars(select(Payment.result_message)).all()
+        assert len(notes) == 2 and all("à rembourser" in note for note in notes)
+    assert sandbox.transfers() == []
