@@ -62,8 +62,8 @@ def in_estate(session: Session, estate_id: int) -> Iterator[Session]:
     session.info[_ESTATE] = estate_id
     try:
         yield session
-    finally:
         session.flush()  # the estate's new rows are checked (before_flush) in its own scope
+    finally:
         if previous_estate is None:
             session.info.pop(_ESTATE, None)
         else:

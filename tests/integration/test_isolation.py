@@ -253,3 +253,21 @@ def test_writing_another_estates_row_in_a_scoped_session_is_refused(app):
             db.session.flush()
         db.session.rollback()
         db.session.remove()
+
+
+def test_in_estate_scopes_for_a_while_and_puts_the_scope_back_even_on_an_error(app):
+    """A group basket places each estate's order in that estate's scope (issue 11)."""
+    from services.tenancy import current_estate_id, in_estate
+
+    with app.app_context():
+        ids = {e.slug: e.id for e in db.session.scalars(select(Estate))}
+        scope_to_estate(db.session, ids[OWN])
+        with in_estate(db.session, ids[OTHER]):
+            assert {w.estate_id for w in db.session.scalars(select(Wine))} == {ids[OTHER]}
+        assert current_estate_id(db.session) == ids[OWN]
+        with pytest.raises(ZeroDivisionError), in_estate(db.session, ids[OTHER]):
+            db.session.add(Wine(estate_id=ids[OWN], name="x"))  # would fail the scope check if flushed here
+            raise ZeroDivisionError
+        assert current_estate_id(db.session) == ids[OWN]
+        db.session.rollback()
+        db.session.remove()
