@@ -388,14 +388,7 @@ class MangopayProvider:
             bank_wire_ref=reference,
             tag=reference,
         )
-        created, replayed = self._post_once("create payout", payout, _check_key(idempotency_key))
-        result = self.get_payout(created.id) if replayed else _payout(created)
-        if result.status == FAILED:
-            raise PaymentError(
-                f"Mangopay refused payout {created.id}: "
-                f"{created.result_code or ''} {created.result_message or ''}".strip()
-            )
-        return result
+        return self._post_refusable("payout", payout, idempotency_key, self.get_payout, _payout)
 
     def get_payout(self, payout_id: str) -> PayOut:
         with self._errors(f"get payout {payout_id}"):
@@ -426,14 +419,7 @@ class MangopayProvider:
             fees=Money(0, CURRENCY),
             tag=tag,
         )
-        created, replayed = self._post_once("create transfer", transfer, _check_key(idempotency_key))
-        result = self.get_transfer(created.id) if replayed else _transfer(created)
-        if result.status == FAILED:
-            raise PaymentError(
-                f"Mangopay refused transfer {created.id}: "
-                f"{created.result_code or ''} {created.result_message or ''}".strip()
-            )
-        return result
+        return self._post_refusable("transfer", transfer, idempotency_key, self.get_transfer, _transfer)
 
     def get_transfer(self, transfer_id: str) -> Transfer:
         with self._errors(f"get transfer {transfer_id}"):
@@ -441,6 +427,23 @@ class MangopayProvider:
         return _transfer(transfer)
 
     # -------------------------------------------------------------- plumbing
+
+    def _post_refusable(self, kind: str, resource: M, key: str, fetch: Callable[[str], T],
+                        convert: Callable[[M], T]) -> T:
+        """POSTs a payout or a transfer, which Mangopay may answer FAILED at once: a
+        replay is read again as it is now (``fetch``); a refusal raises.
+
+        :raise PaymentError: refused (insufficient balance, author not the owner …) or
+            Mangopay could not be reached.
+        """
+        created, replayed = self._post_once(f"create {kind}", resource, _check_key(key))
+        result = fetch(created.id) if replayed else convert(created)
+        if result.status == FAILED:  # type: ignore[attr-defined]
+            raise PaymentError(
+                f"Mangopay refused {kind} {created.id}: "
+                f"{created.result_code or ''} {created.result_message or ''}".strip()
+            )
+        return result
 
     def _post(self, what: str, resource: M, key: str) -> M:
         return self._post_once(what, resource, key)[0]
