@@ -145,6 +145,7 @@ class DeliveryKind(enum.Enum):
     FAIR = "fair"  #: retrait sur un salon (services.fairs)
     POINT = "point"  #: a temporary pickup point (services.pickup_points)
     DISTRIBUTION = "distribution"  #: a producer group's distribution (services.producer_groups)
+    TASTING = "tasting"  #: a home tasting's orders, all delivered to its host (services.tastings)
 
 
 class ShippingZone(enum.Enum):
@@ -270,6 +271,8 @@ class Estate(db.Model):
     #: switched on by the platform operator (seed 000): customers may reserve wines
     #: not yet available (services.reservations)
     reservations_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: seed 003: a tasting's host may spend, in that tasting, the points it will earn
+    tasting_points_in_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -402,10 +405,18 @@ class EstateStaff(EstateOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: "manager" runs the whole back office; "seller" (conseiller, ambassadeur: issue 12)
+    #: sees only their tastings and the cards of the customers they serve
+    role: Mapped[str] = mapped_column(String(10), default="manager", server_default="manager")
     user: Mapped[User] = relationship(back_populates="memberships")
     estate: Mapped[Estate] = relationship()
 
-    __table_args__ = (UniqueConstraint("estate_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("estate_id", "user_id"),
+                      CheckConstraint("role IN ('manager', 'seller')", name="role_known"))
+
+    @property
+    def is_seller(self) -> bool:
+        return self.role == "seller"
 
 
 class PriceList(EstateOwned, db.Model):
@@ -677,6 +688,10 @@ class Order(EstateOwned, db.Model):
     #: basket across estates it was checked out with (one payment for its orders)
     distribution_id: Mapped[int | None] = mapped_column(ForeignKey("distribution.id"), index=True)
     group_checkout_id: Mapped[int | None] = mapped_column(ForeignKey("group_checkout.id"), index=True)
+    #: the home tasting the order was taken in (issue 12), and the seller who took it
+    #: (a seller's order outside a tasting is a "vente directe")
+    tasting_id: Mapped[int | None] = mapped_column(ForeignKey("tasting.id"), index=True)
+    seller_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     #: a reservation whose wines are all available: the customer was told, once
     reservation_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -1238,3 +1253,131 @@ class GroupTransfer(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+
+# ------------------------------------------------------------------ home tastings (issue 12)
+
+
+class Tasting(EstateOwned, db.Model):
+    """A réunion: a seller's tasting at a host's home; guests join through ``token``'s
+    link and order during it. Closed once (guarded UPDATE), which computes its rewards."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  #: the host's invitation link
+    seller_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    host_customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    place: Mapped[str] = mapped_column(String(255), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="planned")  #: planned, closed, cancelled
+    #: "réunion redatée": moved to another date at least once (its host earns under that rule)
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: "prise de réunion": booked by a guest of that tasting, during it
+    booked_during_id: Mapped[int | None] = mapped_column(ForeignKey("tasting.id", ondelete="SET NULL"), index=True)
+    #: host points spent in this tasting before they were earned (moved by guarded UPDATE)
+    host_points_advanced: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(Integer, default=0)  #: frozen at closing
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    host: Mapped[EstateCustomer] = relationship(foreign_keys=[host_customer_id])
+    seller: Mapped[User | None] = relationship(foreign_keys=[seller_user_id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('planned', 'closed', 'cancelled')", name="status_known"),
+        CheckConstraint("host_points_advanced >= 0", name="advance_non_negative"),
+        CheckConstraint("reschedule_count >= 0", name="reschedules_non_negative"),
+    )
+
+
+class TastingEvent(EstateOwned, db.Model):
+    """The tasting's history: created, redatée (from → to), closed, cancelled."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tasting_id: Mapped[int] = mapped_column(ForeignKey("tasting.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    from_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    to_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(160), default="")
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TastingGuest(EstateOwned, db.Model):
+    """A guest who joined the tasting through the host's link (or was added by the seller)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tasting_id: Mapped[int] = mapped_column(ForeignKey("tasting.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    customer: Mapped[EstateCustomer] = relationship()
+
+    __table_args__ = (UniqueConstraint("tasting_id", "customer_id"),)
+
+
+reward_rule_wine = Table(
+    "reward_rule_wine",
+    Base.metadata,
+    Column("rule_id", ForeignKey("reward_rule.id", ondelete="CASCADE"), primary_key=True),
+    Column("wine_id", ForeignKey("wine.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class RewardRule(EstateOwned, db.Model):
+    """One line of the estate's loyalty rules for tastings (seed 003): for an action, what
+    is won and on which conditions. See services.tastings for the actions and rewards."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))  #: host, rescheduled_host, during, booking, direct_sale
+    beneficiary: Mapped[str] = mapped_column(String(10), default="customer")  #: customer, seller
+    reward: Mapped[str] = mapped_column(String(20))  #: points_fixed, points_percent, gift_set, gift_choice, …
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    percent_bp: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)  #: voucher's amount, or gift threshold
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id", ondelete="SET NULL"))
+    min_revenue_cents: Mapped[int] = mapped_column(Integer, default=0)
+    min_orders: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    wines: Mapped[list[Wine]] = relationship(secondary=reward_rule_wine, order_by="Wine.position")
+    promotion: Mapped[Promotion | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("points >= 0 AND amount_cents >= 0 AND min_revenue_cents >= 0 AND min_orders >= 0",
+                        name="amounts_non_negative"),
+        CheckConstraint("percent_bp >= 0 AND percent_bp <= 10000", name="percent_range"),
+    )
+
+
+class Reward(EstateOwned, db.Model):
+    """What one customer won under one rule, once: ``dedupe_key`` names the occasion
+    (tasting or order), the rule and the winner, so computing rewards twice adds nothing."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("reward_rule.id", ondelete="SET NULL"), index=True)
+    tasting_id: Mapped[int | None] = mapped_column(ForeignKey("tasting.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    reward: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(255))  #: "150 points", "Un vin au choix" …
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("voucher.id", ondelete="SET NULL"))
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id", ondelete="SET NULL"))
+    gift_wine_ids: Mapped[str] = mapped_column(String(255), default="")  #: "12,14": the gifts to choose from
+    #: given (nothing left to do), to_choose ("Choisir mon cadeau"), chosen (gift order made)
+    status: Mapped[str] = mapped_column(String(10), default="given")
+    gift_order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    customer: Mapped[EstateCustomer] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "dedupe_key"),
+        CheckConstraint("status IN ('given', 'to_choose', 'chosen')", name="status_known"),
+    )

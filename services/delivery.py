@@ -40,6 +40,7 @@ KIND_LABELS = {
     DeliveryKind.FAIR: _l("Retrait sur un salon"),
     DeliveryKind.POINT: _l("Point de retrait"),
     DeliveryKind.DISTRIBUTION: _l("Distribution du groupe"),
+    DeliveryKind.TASTING: _l("Livraison chez l'hôte (réunion)"),
 }
 
 

@@ -150,7 +150,7 @@ def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[Pay
         modes.append(PaymentMode.TRANSFER)
     if estate.accepts_cheque:
         modes.append(PaymentMode.CHEQUE)
-    if estate.accepts_cash and kind in (None, DeliveryKind.PICKUP, DeliveryKind.HAND):
+    if estate.accepts_cash and kind in (None, DeliveryKind.PICKUP, DeliveryKind.HAND, DeliveryKind.TASTING):
         modes.append(PaymentMode.CASH)
     return modes
 
@@ -204,10 +204,13 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
 def place_order(session: Session, *, estate: Estate, view: carts.CartView, data: CheckoutData,
                 user: User, checkout_token: str, conditions: str, now: datetime, public_url: str,
                 group_purchase_id: int | None = None, options: list[delivery.DeliveryOption] | None = None,
-                group_checkout_id: int | None = None) -> Order:
+                group_checkout_id: int | None = None, tasting_id: int | None = None,
+                seller_user_id: int | None = None) -> Order:
     """Turn the cart into an order awaiting payment; stock leaves the shelf now.
     ``options``: the delivery options read in this transaction (else read here).
     ``group_checkout_id``: the group basket this order is one estate's part of (issue 11).
+    ``tasting_id``, ``seller_user_id``: the home tasting the order was taken in and the
+    seller who took it (issue 12, services.tastings).
 
     Idempotent on ``checkout_token``: the same checkout posted twice returns the first order.
 
@@ -297,6 +300,8 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         pickup_point_id=option.occasion_id if option.kind is DeliveryKind.POINT else None,
         distribution_id=option.occasion_id if option.kind is DeliveryKind.DISTRIBUTION else None,
         group_checkout_id=group_checkout_id,
+        tasting_id=tasting_id,
+        seller_user_id=seller_user_id,
     )
     if option.requires_address:
         order.shipping_name = billing_name if data.ship_to_billing else data.shipping_name
@@ -461,6 +466,9 @@ def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, 
         vouchers.on_paid(session, estate, order, public_url)
         promotion_store.award_won_codes(session, estate, order, session.get(EstateCustomer, order.customer_id),
                                         public_url)
+        from services import rewards  # a seller's direct sale gives its rewards (issue 12)
+
+        rewards.on_paid(session, estate, order, now=now, public_url=public_url)
         if to is S.RESERVED:  # paid after its wines came out: ready at once
             reservations.announce_ready(session, estate, now=now, public_url=public_url, order_ids=[order.id])
     elif to is S.SHIPPED:

@@ -269,18 +269,25 @@ def award_won_codes(session: Session, estate, order, customer: EstateCustomer, p
                                                    Promotion.won_above_cents <= base)
                            .options(selectinload(Promotion.customers))).all()
     for promotion in rows:
-        if customer in promotion.customers:
-            continue
-        promotion.customers.append(customer)
-        promotion.restricted_to_customers = True
-        session.flush()
-        from datetime import timedelta
-
-        from services import mail
-
-        mail.queue_template(session, "promo_code", recipient=customer.email, estate_id=promotion.estate_id,
-                            subject=f"{estate.name} - Vous avez gagné le code {promotion.code}", customer=customer,
-                            estate=estate, promotion=promotion, one_day=timedelta(days=1),
-                            shop_url=f"{public_url.rstrip('/')}/{estate.slug}/panier")
-        won.append(promotion.code)
+        if give_code(session, estate, promotion, customer, public_url):
+            won.append(promotion.code)
     return won
+
+
+def give_code(session: Session, estate, promotion: Promotion, customer: EstateCustomer, public_url: str) -> bool:  # type: ignore[no-untyped-def]
+    """Add the customer to the code's customers and email them the code (once: False when
+    they had it already)."""
+    if customer in promotion.customers:
+        return False
+    promotion.customers.append(customer)
+    promotion.restricted_to_customers = True
+    session.flush()
+    from datetime import timedelta
+
+    from services import mail
+
+    mail.queue_template(session, "promo_code", recipient=customer.email, estate_id=promotion.estate_id,
+                        subject=f"{estate.name} - Vous avez gagné le code {promotion.code}", customer=customer,
+                        estate=estate, promotion=promotion, one_day=timedelta(days=1),
+                        shop_url=f"{public_url.rstrip('/')}/{estate.slug}/panier")
+    return True

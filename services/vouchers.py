@@ -54,17 +54,23 @@ def on_paid(session: Session, estate: Estate, order: Order, public_url: str) -> 
         ).rowcount
         if claimed != 1:
             break
-        voucher = Voucher(estate_id=estate.id, customer_id=customer.id, code=_new_code(session),
-                          amount_cents=estate.cagnotte_voucher_cents,
-                          reason=f"Cagnotte : palier {step} atteint")
-        session.add(voucher)
-        session.flush()
-        mail.queue_template(session, "voucher", recipient=customer.email, estate_id=estate.id,
-                            subject=f"{estate.name} - Votre bon d'achat {voucher.code}", voucher=voucher,
-                            customer=customer, estate=estate,
-                            shop_url=f"{public_url.rstrip('/')}/{estate.slug}/panier")
-        issued.append(voucher)
+        issued.append(issue(session, estate, customer, estate.cagnotte_voucher_cents,
+                            f"Cagnotte : palier {step} atteint", public_url))
     return issued
+
+
+def issue(session: Session, estate: Estate, customer: EstateCustomer, amount_cents: int, reason: str,
+          public_url: str) -> Voucher:
+    """A new voucher for the customer, emailed at once (through the outbox)."""
+    voucher = Voucher(estate_id=estate.id, customer_id=customer.id, code=_new_code(session),
+                      amount_cents=amount_cents, reason=reason[:255])
+    session.add(voucher)
+    session.flush()
+    mail.queue_template(session, "voucher", recipient=customer.email, estate_id=estate.id,
+                        subject=f"{estate.name} - Votre bon d'achat {voucher.code}", voucher=voucher,
+                        customer=customer, estate=estate,
+                        shop_url=f"{public_url.rstrip('/')}/{estate.slug}/panier")
+    return voucher
 
 
 def _new_code(session: Session) -> str:
