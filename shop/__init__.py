@@ -21,3 +21,4 @@ from shop import account, cart, checkout, estate, payments, referral, site  # no
 from shop import fairs  # noqa: E402,F401 — issue 10: a fair's invitation page
 from shop import group_purchases  # noqa: E402,F401 — issue 10: achat groupé (request, link, group mode)
 from shop.groups import groups_bp  # noqa: E402,F401 — issue 11: producer groups, /groupes/…
+from shop import tastings  # noqa: E402,F401 — issue 12: a tasting's invitation link, tasting mode, "Mes cadeaux"

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
-from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals, vouchers
+from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals, tastings, vouchers
 from services import cart as carts
 from services.database import writes_on_get
 from services.payments import PaymentError
@@ -24,12 +24,16 @@ from shop.checkout_forms import CheckoutForm
 from shop.fairs import invited_fair_id
 from shop.group_purchases import checkout_refusal, current_group_id
 from shop.payments import provider
+from shop.tastings import current_tasting
 from shop.referral import referral_code
 
 
 def _options() -> list[delivery.DeliveryOption]:
     # in group mode (an achat groupé's link), the group's delivery only
-    return delivery.options_for(db.session, g.estate, delivery.DeliveryContext(utcnow(), current_group_id()))
+    options = delivery.options_for(db.session, g.estate, delivery.DeliveryContext(utcnow(), current_group_id()))
+    tasting = current_tasting() if current_group_id() is None else None
+    # ordering during a home tasting (its link's "Commander pendant la réunion"): to the host too
+    return ([tastings.host_option(tasting)] + options) if tasting is not None else options
 
 
 def _prepare(form: CheckoutForm, options: list[delivery.DeliveryOption]) -> None:
@@ -176,12 +180,16 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
 def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ignore[no-untyped-def]
     data = _data(form)
     token = form.checkout_token.data or secrets.token_urlsafe(24)
+    tasting = current_tasting(lock=True)  # locked until the commit: the tasting's closing counts this order
+    if tasting is None:  # closed meanwhile: no delivery to its host any more
+        options = [o for o in options if o.kind is not DeliveryKind.TASTING]
     try:
         order = orders.place_order(
             db.session, estate=g.estate, view=view, data=data, user=user, checkout_token=token,
             conditions=_conditions(data.country if data.ship_to_billing else data.shipping_country, view),
             now=utcnow(), public_url=current_app.config["PUBLIC_URL"], group_purchase_id=current_group_id(),
-            options=options)
+            options=options, tasting_id=tasting.id if tasting else None,
+            seller_user_id=tasting.seller_user_id if tasting else None)
         commit_keeping_loaded()  # the redirect shows the order just written: no second transaction
     except IntegrityError:  # the same checkout, posted twice at once: the other one won
         db.session.rollback()
