@@ -29,7 +29,7 @@ from models import (
     ShippingZone,
 )
 from services.accounts import register_user
-from services.tenancy import all_estates
+from services.tenancy import all_estates, in_estate
 
 DEMO_PASSWORD = "chai-demo-2026"
 
@@ -673,10 +673,11 @@ DEMO_PROMOTIONS: dict[str, tuple[dict[str, Any], ...]] = {
 # --------------------------------------------------------------------------- seed
 
 
-def seed_demo(session: Session, *, producer_group: bool = True) -> list[tuple[str, str, str]]:
+def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool = True) -> list[tuple[str, str, str]]:
     """Create the demo platform; returns (role label in French, email, password) rows to print.
-    ``producer_group``: also the demo's producer group and its distribution (the tests'
-    template database leaves it out: each test builds the groups it needs)."""
+    ``producer_group``: also the demo's producer group and its distribution; ``tastings``:
+    Vernette's seller, reward rules and a coming home tasting (the tests' template
+    database leaves both out: each test builds what it needs)."""
     with all_estates(session):
         vat_rates = [VatRate(**spec) for spec in VAT_RATES]
         estates = {spec["slug"]: Estate(**spec) for spec in ESTATES}
@@ -714,7 +715,49 @@ def seed_demo(session: Session, *, producer_group: bool = True) -> list[tuple[st
         session.flush()
         if producer_group:
             _add_producer_group(session, estates, lists, users["vernette"], users["particulier"])
-        return [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
+        rows = [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
+        if tastings:
+            seller = _add_tastings(session, estates[VERNETTE_SLUG], users["particulier"])
+            rows.append(("Conseillère (vendeuse) — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
+        return rows
+
+
+def _add_tastings(session: Session, estate: Estate, host: User) -> User:
+    """Issue 12: Vernette's seller Léa, its reward rules for tastings, and a tasting in ten
+    days at the demo customer's, whose invitation link the seller's page shows."""
+    from datetime import datetime, time, timedelta
+
+    from models import utcnow
+    from services import rewards
+    from services import tastings as home_tastings
+    from services.templating import PARIS
+
+    seller = _add_user(session, {"email": "conseillere@vernette.example", "first_name": "Léa",
+                                 "last_name": "Fontaine", "role": Role.STAFF})
+    session.add(EstateStaff(estate_id=estate.id, user_id=seller.id, role="seller"))
+    # points worth 1 € per 100, spendable at checkout; a host may spend hers in the tasting itself
+    estate.points_mode, estate.points_rate, estate.points_value_cents = "percent", 0, 100
+    estate.tasting_points_in_current = True
+    wines = session.scalars(select(Wine).where(Wine.estate_id == estate.id, Wine.is_available.is_(True))
+                            .order_by(Wine.position, Wine.id).limit(2)).all()
+    with in_estate(session, estate.id):
+        for data in (
+            rewards.RuleData("host", "points_percent", percent_bp=1000),
+            rewards.RuleData("host", "gift_choice", wine_ids=tuple(w.id for w in wines), min_revenue_cents=30000),
+            rewards.RuleData("rescheduled_host", "points_percent", percent_bp=500),
+            rewards.RuleData("during", "voucher", amount_cents=1000, min_revenue_cents=15000),
+            rewards.RuleData("booking", "points_fixed", points=500),
+            rewards.RuleData("direct_sale", "points_percent", percent_bp=300),
+            rewards.RuleData("host", "points_fixed", beneficiary="seller", points=1000, min_revenue_cents=50000),
+        ):
+            rewards.save_rule(session, estate, data)
+        now = utcnow()
+        day = (now.astimezone(PARIS) + timedelta(days=10)).date()
+        home_tastings.create(session, estate, home_tastings.TastingData(
+            host.email, host.first_name, host.last_name, datetime.combine(day, time(19, 30), tzinfo=PARIS),
+            "Chez Claire, 8 place Sathonay, 69001 Lyon", "Dégustation des crus 2023, prévoir 12 personnes."),
+            seller, now=now, secret_key="demo", public_url="http://127.0.0.1:5000")
+    return seller
 
 
 def _add_producer_group(session: Session, estates: dict[str, Estate], lists: dict[str, dict[str, PriceList]],
