@@ -26,7 +26,12 @@ def _add_estate_slug(endpoint: str, values: dict[str, Any]) -> None:
 
 @bp.before_request
 def _require_staff():  # type: ignore[no-untyped-def]
-    """:raise 404: unknown estate, or the user is not on its staff."""
+    """Sets ``g.estate`` and ``g.staff_role`` ("manager", or "seller"; a platform admin
+    counts as a manager); a seller's dashboard is their tastings.
+
+    :raise 404: unknown estate, the user is not on its staff, or a seller asks for a page
+        outside :data:`SELLER_ENDPOINTS`.
+    """
     if not current_user.is_authenticated:
         return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
     # The estate and the user's place on its staff in one statement (every back-office
@@ -34,15 +39,35 @@ def _require_staff():  # type: ignore[no-untyped-def]
     found = db.session.execute(_ESTATE_AND_STAFF, {"slug": g.estate_slug, "user_id": current_user.id}).first()
     if found is None:
         abort(404)
-    estate, member = found
+    estate, member, role = found
     if member is None and not current_user.is_platform_admin:
         abort(404)
+    g.staff_role = "manager" if current_user.is_platform_admin else role
+    if g.staff_role == "seller" and request.endpoint not in SELLER_ENDPOINTS:
+        if request.endpoint == "admin.dashboard":
+            g.estate = estate  # for url_defaults
+            return redirect(url_for("admin.tastings_page"))
+        abort(404)  # a seller sees their tastings and customers only (issue 12)
     scope_to_estate(db.session, estate.id)
     g.estate = estate
     return None
 
 
-_ESTATE_AND_STAFF = (select(Estate, EstateStaff.id)
+#: What a seller (EstateStaff.role "seller") may open: their tastings, their orders and
+#: customers, their own card and report (admin/tastings.py). Anything else is a 404.
+SELLER_ENDPOINTS = frozenset({
+    "admin.tastings_page", "admin.tasting_page", "admin.tasting_reschedule", "admin.tasting_close",
+    "admin.tasting_book", "admin.tasting_order", "admin.direct_sale", "admin.seller_customers",
+    "admin.seller_customer_card", "admin.seller_own_card", "admin.tastings_report", "admin.tasting_gift",
+})
+
+
+def is_seller() -> bool:
+    """The current back-office user is a seller (not a manager nor a platform admin)."""
+    return getattr(g, "staff_role", None) == "seller"
+
+
+_ESTATE_AND_STAFF = (select(Estate, EstateStaff.id, EstateStaff.role)
                      .outerjoin(EstateStaff, (EstateStaff.estate_id == Estate.id)
                                 & (EstateStaff.user_id == bindparam("user_id")))
                      .where(Estate.slug == bindparam("slug")).limit(1)

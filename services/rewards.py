@@ -215,7 +215,8 @@ def close(session: Session, estate: Estate, tasting: Tasting, *, actor: User | N
     host_action = "rescheduled_host" if tasting.reschedule_count > 0 else "host"
     seller = session.get(User, tasting.seller_user_id) if tasting.seller_user_id else None
     buyers = list(session.scalars(select(Order.customer_id).where(Order.tasting_id == tasting.id,
-                                                                  Order.status != OrderStatus.CANCELLED)
+                                                                  Order.status != OrderStatus.CANCELLED,
+                                                                  Order.bottles > 0)
                                   .group_by(Order.customer_id).order_by(Order.customer_id)))
     bookings = list(session.scalars(select(Tasting).where(Tasting.booked_during_id == tasting.id,
                                                           Tasting.status != tastings.CANCELLED).order_by(Tasting.id)))

@@ -365,8 +365,10 @@ class Revenue:
 
 
 def revenue(session: Session, tasting_id: int, customer_id: int | None = None) -> Revenue:
-    """The tasting's running revenue (or one participant's part of it)."""
-    statement = select(Order).where(Order.tasting_id == tasting_id, Order.status != OrderStatus.CANCELLED)
+    """The tasting's running revenue (or one participant's part of it). A gift's order
+    (services.rewards: no wine bought, ``bottles`` 0) is not a sale of the tasting."""
+    statement = select(Order).where(Order.tasting_id == tasting_id, Order.status != OrderStatus.CANCELLED,
+                                    Order.bottles > 0)
     if customer_id is not None:
         statement = statement.where(Order.customer_id == customer_id)
     found = session.scalars(statement).all()

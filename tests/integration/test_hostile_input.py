@@ -219,7 +219,8 @@ class World:
         own_slug = slug or OWN
         other_slug = OTHER if own_slug == OWN else OWN
         if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id",
-                   "estate_fair_id", "pickup_point_id", "group_id", "request_id", "catalogue_id", "distribution_id"):
+                   "estate_fair_id", "pickup_point_id", "group_id", "request_id", "catalogue_id", "distribution_id",
+                   "tasting_id", "rule_id", "reward_id", "staff_id", "tasting_token"):
             return [self.objects[own_slug][arg], self.objects[other_slug][arg], 999_999]
         if arg == "reference":  # a group basket's payment (issue 11): none of these roles' own
             return ["GRP-000001", "x"]

@@ -10,6 +10,7 @@ from models import CustomerImport, Estate, EstateCustomer, Invoice, Order, Price
 from models import EstateFair, PickupPoint  # noqa: I001 — issue 10
 from models import GroupPurchase, GroupPurchaseRequest  # noqa: I001 — issue 10
 from models import Catalogue, Distribution, GroupCatalogue  # noqa: I001 — issue 11
+from models import EstateStaff, Reward, RewardRule, Tasting  # noqa: I001 — issue 12
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -47,6 +48,15 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "distribution_id": session.scalars(
             select(Distribution.id).join(GroupCatalogue, GroupCatalogue.group_id == Distribution.group_id)
             .where(GroupCatalogue.estate_id == estate_id).order_by(Distribution.id.desc())).first(),
+        # issue 12: a tasting still open (its id and invitation link), a reward rule, a reward
+        # won at a closed tasting, a member of the staff
+        "tasting_id": session.scalars(select(Tasting.id).where(Tasting.estate_id == estate_id,
+                                                               Tasting.status == "planned")).first(),
+        "tasting_token": session.scalars(select(Tasting.token).where(Tasting.estate_id == estate_id,
+                                                                     Tasting.status == "planned")).first(),
+        "rule_id": session.scalars(select(RewardRule.id).where(RewardRule.estate_id == estate_id)).first(),
+        "reward_id": session.scalars(select(Reward.id).where(Reward.estate_id == estate_id)).first(),
+        "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),
     }
 
 
@@ -137,6 +147,33 @@ def _producer_group_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
         distribution = producer_groups.create_distribution(session, group, producer_groups.DistributionData(
             start, start + timedelta(hours=2), "", start - timedelta(days=1)), staff, now)
         producer_groups.participate(session, distribution, estate_id, now)
+        session.commit()
+    _tastings_at(app, slug)
+
+
+def _tastings_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: a coming tasting of the estate's vigneron, a reward rule, and a closed
+    tasting whose host won a gift to choose."""
+    from datetime import timedelta
+
+    from models import User, utcnow
+    from services import rewards, tastings
+    from services.tenancy import scope_to_estate
+
+    with session_for(app) as session:
+        estate = session.scalars(select(Estate).where(Estate.slug == slug)).one()
+        scope_to_estate(session, estate.id)
+        staff = session.scalars(select(User).where(User.email == STAFF[slug])).one()
+        wine = session.scalars(select(Wine).order_by(Wine.id)).first()
+        rewards.save_rule(session, estate, rewards.RuleData("host", "gift_choice", wine_ids=(wine.id,)))
+        now = utcnow()
+        closed = tastings.create(session, estate, tastings.TastingData(
+            f"hote-passe@{slug}.example", "Hôte", "Passé", now + timedelta(days=1), "Chez l'hôte"), staff, now=now,
+            secret_key="k", public_url="http://localhost")
+        rewards.close(session, estate, closed, actor=staff, now=now, public_url="http://localhost")
+        tastings.create(session, estate, tastings.TastingData(
+            f"hote@{slug}.example", "Hôte", "Prochain", now + timedelta(days=20), "Chez l'hôte"), staff, now=now,
+            secret_key="k", public_url="http://localhost")
         session.commit()
 
 
