@@ -368,7 +368,7 @@ def _tasting_view(tasting: Tasting, *, reschedule: RescheduleForm | None = None,
     tasting_orders = tastings.tasting_orders(db.session, tasting.id)
     per_customer: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for order in tasting_orders:
-        if order.status is not OrderStatus.CANCELLED:
+        if order.status is not OrderStatus.CANCELLED and order.bottles > 0:  # a gift's order is no sale
             per_customer[order.customer_id][0] += loyalty.credit_base_cents(order)
             per_customer[order.customer_id][1] += 1
     given = list(db.session.scalars(select(Reward).where(Reward.tasting_id == tasting.id)

@@ -308,3 +308,57 @@ def test_in_estate_scopes_for_a_while_and_puts_the_scope_back_even_on_an_error(a
         assert current_estate_id(db.session) == ids[OWN]
         db.session.rollback()
         db.session.remove()
+
+
+def test_a_seller_sees_only_their_own_tastings_and_customers_and_nothing_of_another_estate(app, client):
+    """Issue 12: a seller of La Vernette walks every back-office URL: with Rozel's objects,
+    under Rozel, and under La Vernette outside the seller's pages, all 404; the manager's
+    tasting (not the seller's) and its host's card too."""
+    from admin.access import SELLER_ENDPOINTS
+    from models import User
+    from services import accounts
+
+    _an_invoiced_order_at(app, OTHER)
+    _tastings_at(app, OWN)  # the vigneron's tastings, not the seller's
+    with session_for(app) as session:
+        estate_ids = _estate_ids(session)
+        seller = accounts.register_user(session, email="vendeuse@vernette.example", password="x" * 16)
+        session.add(EstateStaff(estate_id=estate_ids[OWN], user_id=seller.id, role="seller"))
+        session.commit()
+        other_ids = _object_ids(session, estate_ids[OTHER])
+        own_ids = _object_ids(session, estate_ids[OWN])
+        host_id = session.scalars(select(Tasting.host_customer_id).where(Tasting.id == own_ids["tasting_id"])).one()
+        before = _snapshot(session, estate_ids[OTHER])
+        assert session.scalars(select(User).where(User.email == "vendeuse@vernette.example")).one()
+    login(client, "vendeuse@vernette.example", "x" * 16)
+    adapter = app.url_map.bind("localhost")
+    reached = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("admin."):
+            continue
+        id_args = rule.arguments - {"estate_slug", "kind"}
+        cases = [(OTHER, other_ids)]
+        if id_args:
+            cases.append((OWN, other_ids))
+        if rule.endpoint not in SELLER_ENDPOINTS:
+            cases.append((OWN, own_ids))
+        for slug, ids in cases:
+            values = {"estate_slug": slug, "kind": "facture",
+                      **{arg: ids[arg] if ids[arg] is not None else other_ids[arg] for arg in id_args}}
+            url = adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"name": "x"})
+                if rule.endpoint == "admin.dashboard" and slug == OWN:
+                    assert response.status_code == 302, url  # to the seller's tastings
+                    continue
+                assert response.status_code == 404, f"{method} {url} → {response.status_code}"
+                reached.add(rule.endpoint)
+    assert {"admin.orders_table", "admin.customers", "admin.customer_card", "admin.tasting_page",
+            "admin.seller_customer_card", "admin.reward_rules", "admin.team_page"} <= reached
+    # La Vernette's tastings that are not the seller's, and customers the seller does not serve
+    assert client.get(f"/gestion/{OWN}/reunions/{own_ids['tasting_id']}").status_code == 404
+    assert client.get(f"/gestion/{OWN}/reunions/clients/{host_id}").status_code == 404
+    page = client.get(f"/gestion/{OWN}/reunions").get_data(as_text=True)
+    assert "Prochain" not in page and "hote@" not in page
+    with session_for(app) as session:
+        assert _snapshot(session, estate_ids[OTHER]) == before
