@@ -406,7 +406,9 @@ def estate_recipients(session: Session, estate: Estate) -> list[str]:
 
 def _context(estate: Estate, order: Order, public_url: str) -> dict:
     return {"estate": estate, "order": order, "public_url": public_url.rstrip("/"),
-            "status_label": STATUS_LABELS[order.status], "payment_label": PAYMENT_LABELS[order.payment_mode]}
+            "status_label": STATUS_LABELS[order.status],
+            # a gift's order (services.rewards) costs nothing: no payment mode to speak of
+            "payment_label": PAYMENT_LABELS[order.payment_mode] if order.total_ttc_cents else _l("Offerte")}
 
 
 def _queue_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:

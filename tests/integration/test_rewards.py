@@ -245,6 +245,10 @@ def test_choosing_a_gift_makes_a_paid_order_with_a_zero_euro_gift_line(app):
         assert fleurie.stock == stock - 1
         session.refresh(reward)
         assert reward.status == "chosen" and reward.gift_order_id == order.id
+        confirmation = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient == PEOPLE["host"], OutboxMessage.subject.contains(order.number))).one()
+        assert "Rien à payer : cette commande vous est offerte." in confirmation.body_text
+        assert "Offerte" in confirmation.body_text and "Espèces" not in confirmation.body_text
         with pytest.raises(rewards.GiftRefused) as refused:
             rewards.claim_gift(session, estate, reward, fleurie.id, customer=host, now=NOW, public_url=URL)
         assert refused.value.code == "already_chosen"
