@@ -718,7 +718,7 @@ def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool =
         rows = [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
         if tastings:
             seller = _add_tastings(session, estates[VERNETTE_SLUG], users["particulier"])
-            rows.append(("Conseillère (vendeuse) — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
+            rows.append(("Conseillère — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
         return rows
 
 
