@@ -199,6 +199,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))  #: base32; set while enrolling
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: two-factor sign-in on
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: no code reused
+    #: a professional's declared wine activity (caviste, restaurant …: services.platform.PRO_ACTIVITIES)
+    pro_activity: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    pro_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: "Vérifier" or "Refuser"
+    pro_rejection_reason: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
 
@@ -271,6 +275,10 @@ class Estate(db.Model):
     #: switched on by the platform operator (seed 000): customers may reserve wines
     #: not yet available (services.reservations)
     reservations_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: options the platform operator switches (issue 13); reservations_enabled above too
+    groups_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  #: producer groups
+    tastings_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    newsletter_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     #: seed 003: a tasting's host may spend, in that tasting, the points it will earn
     tasting_points_in_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
@@ -1381,3 +1389,146 @@ class Reward(EstateOwned, db.Model):
         UniqueConstraint("estate_id", "dedupe_key"),
         CheckConstraint("status IN ('given', 'to_choose', 'chosen')", name="status_known"),
     )
+
+
+# ------------------------------------------------------------------ the platform operator (issue 13)
+
+
+class Plan(db.Model):
+    """A subscription plan: a name and a monthly price HT."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    monthly_price_cents: Mapped[int] = mapped_column(Integer)  #: HT
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("monthly_price_cents >= 0", name="price_non_negative"),)
+
+
+class Subscription(db.Model):
+    """An estate's subscription: billed every calendar quarter for every month begun
+    while subscribed (services.subscriptions). A cancellation asked on a day takes
+    effect at the end of that month (``ends_on``, the last day billed)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), unique=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    billing_email: Mapped[str] = mapped_column(String(254))
+    payment_mode: Mapped[str] = mapped_column(String(10), default="transfer")  #: transfer, cheque
+    cancel_requested_on: Mapped[date | None] = mapped_column(Date)  #: the written request's date
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    plan: Mapped[Plan] = relationship()
+    estate: Mapped[Estate] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("payment_mode IN ('transfer', 'cheque')", name="payment_mode_known"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+
+class PlatformSequence(db.Model):
+    """The operator's own counters (its invoice numbers), moved by a guarded UPDATE in
+    the transaction that uses the number, as services.sequences does for estates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OperatorInvoice(db.Model):
+    """The operator's invoice to an estate for a quarter; never updated once issued, but
+    for its payment and reminder columns."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  #: "ABO-2026-00001", gapless
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)  #: first day of the quarter
+    period_end: Mapped[date] = mapped_column(Date)  #: last day of the quarter
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_on: Mapped[date] = mapped_column(Date)
+    billing_email: Mapped[str] = mapped_column(String(254))
+    buyer_name: Mapped[str] = mapped_column(String(160))
+    buyer_address: Mapped[str] = mapped_column(String(400), default="")
+    payment_mode: Mapped[str] = mapped_column(String(10))
+    total_ht_cents: Mapped[int] = mapped_column(Integer)
+    total_vat_cents: Mapped[int] = mapped_column(Integer)
+    total_ttc_cents: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[OperatorInvoiceLine]] = relationship(order_by="OperatorInvoiceLine.id",
+                                                            cascade="all, delete-orphan")
+    payments: Mapped[list[OperatorPayment]] = relationship(order_by="OperatorPayment.id")
+    estate: Mapped[Estate] = relationship()
+
+    __table_args__ = (UniqueConstraint("estate_id", "period_start"),
+                      CheckConstraint("total_ttc_cents >= 0", name="total_non_negative"))
+
+
+class OperatorInvoiceLine(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("operator_invoice.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_ht_cents: Mapped[int] = mapped_column(Integer)
+    total_ht_cents: Mapped[int] = mapped_column(Integer)
+
+
+class OperatorPayment(db.Model):
+    """A payment the operator received for an invoice (transfer or cheque)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("operator_invoice.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(10))  #: transfer, cheque
+    reference: Mapped[str] = mapped_column(String(80), default="")
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),
+                      CheckConstraint("method IN ('transfer', 'cheque')", name="method_known"))
+
+
+class EstateFriend(EstateOwned, db.Model):
+    """"Nos amis vignerons": an estate of the platform the estate shows to its visitors."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    friend_estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    friend: Mapped[Estate] = relationship(foreign_keys=[friend_estate_id])
+
+    __table_args__ = (UniqueConstraint("estate_id", "friend_estate_id"),
+                      CheckConstraint("estate_id <> friend_estate_id", name="not_itself"))
+
+
+class FriendLead(EstateOwned, db.Model):
+    """A winegrower not on the platform that the estate invited: the operator's lead.
+    When the estate made from it subscribes, the sponsor gets one free month, once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    email: Mapped[str] = mapped_column(String(254))
+    estate_name: Mapped[str] = mapped_column(String(140))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="new")  #: new, onboarded, dismissed
+    onboarded_estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FreeMonth(db.Model):
+    """A free month owed to an estate (sponsoring: one per lead), deducted once from its
+    next quarterly invoice (``invoice_id`` set by the invoice that used it)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("friend_lead.id", ondelete="SET NULL"), unique=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("operator_invoice.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -141,3 +141,35 @@ def restore_command(path: str, yes: bool) -> None:
     click.echo("Si la sauvegarde est antérieure à la version de Chai installée, lancez `flask db upgrade`.")
     if db.engine.url.get_backend_name() == "postgresql":
         click.echo("Redémarrez le serveur web (gunicorn) pour qu'il reparte de la base restaurée.")
+
+
+@chai.group("jobs")
+def jobs_group() -> None:
+    """The scheduled jobs (services.jobs): list them, or run one by hand."""
+
+
+@jobs_group.command("list")
+def jobs_list_command() -> None:
+    """Every job of the product with its trigger."""
+    for job in jobs.JOBS:
+        click.echo(f"  {job.name:<24} {job.trigger}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.option("--at", "at", default=None, help="Paris date and time the job believes it is: 2026-04-01 or "
+                                               "'2026-04-01 06:00' (default: now).")
+@with_appcontext
+def jobs_run_command(name: str, at: str | None) -> None:
+    """Run the job NAME once, now or as of --at (how the tests drive the quarterly invoicing)."""
+    from services.templating import PARIS
+
+    try:
+        now = datetime.fromisoformat(at).replace(tzinfo=PARIS) if at else utcnow()
+    except ValueError as exc:
+        raise click.BadParameter("une date comme 2026-04-01 ou '2026-04-01 06:00'", param_hint="--at") from exc
+    try:
+        jobs.run_by_hand(current_app._get_current_object(), name, now)  # type: ignore[attr-defined]
+    except KeyError as exc:
+        raise click.BadParameter(f"aucune tâche « {name} » (voir `flask chai jobs list`)", param_hint="NAME") from exc
+    click.echo(f"Tâche {name} exécutée à la date du {now.astimezone(PARIS):%d/%m/%Y %H:%M}.")

@@ -85,6 +85,14 @@ def resolve(session: Session, source: str) -> Document:
             raise LookupError(source)
         return Document(kind="distribution_sheet", filename=f"feuille-de-distribution-{distribution.id}.pdf",
                         content_type="application/pdf", content=distributions.sheet_pdf(session, distribution))
+    if kind == "operator_invoice":  # the operator's subscription invoice (services.subscriptions), as issued
+        from models import OperatorInvoice
+
+        invoice = session.get(OperatorInvoice, int(ident))
+        if invoice is None:
+            raise LookupError(source)
+        return Document(kind="operator_invoice", filename=f"facture-{invoice.number}.pdf",
+                        content_type="application/pdf", content=invoice.pdf)
     if kind == "document":  # a stored PDF as is (a group purchase's picking list)
         document = session.get(Document, int(ident))
         if document is None:

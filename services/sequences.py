@@ -42,3 +42,22 @@ def peek(session: Session, estate_id: int, name: str) -> int:
         .execution_options(all_estates=True)
     )
     return value or 1
+
+
+def take_platform_next(session: Session, name: str) -> int:
+    """The operator's counter ``name`` (its invoice numbers), as :func:`take_next`:
+    gapless, never given twice."""
+    from models import PlatformSequence
+
+    statement = (update(PlatformSequence.__table__).where(PlatformSequence.name == name)
+                 .values(next_value=PlatformSequence.next_value + 1).returning(PlatformSequence.next_value))
+    for _ in range(2):
+        taken = session.connection().execute(statement).scalar_one_or_none()
+        if taken is not None:
+            return taken - 1
+        try:
+            with session.begin_nested():
+                session.add(PlatformSequence(name=name, next_value=1))
+        except IntegrityError:
+            pass
+    raise RuntimeError(f"platform sequence {name!r} could not be advanced")

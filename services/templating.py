@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -55,11 +55,13 @@ def _euros(cents: int, locale: str) -> str:
     return babel_numbers.format_currency(Decimal(cents) / 100, "EUR", locale=locale)
 
 
-def frdate(value: datetime | None) -> str:
+def frdate(value: datetime | date | None) -> str:
     """dd/mm/YYYY in Paris time (stored datetimes are UTC): the date on French documents."""
     if value is None:
         return ""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y")
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS)
+    return value.strftime("%d/%m/%Y")
 
 
 def month_name(month: int | None) -> str:
