@@ -673,11 +673,14 @@ DEMO_PROMOTIONS: dict[str, tuple[dict[str, Any], ...]] = {
 # --------------------------------------------------------------------------- seed
 
 
-def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool = True) -> list[tuple[str, str, str]]:
+def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool = True,
+              platform: bool = True) -> list[tuple[str, str, str]]:
     """Create the demo platform; returns (role label in French, email, password) rows to print.
     ``producer_group``: also the demo's producer group and its distribution; ``tastings``:
-    Vernette's seller, reward rules and a coming home tasting (the tests' template
-    database leaves both out: each test builds what it needs)."""
+    Vernette's seller, reward rules and a coming home tasting; ``platform``: the
+    operator's plans, the estates' subscriptions and a professional awaiting
+    verification (the tests' template database leaves these out: each test builds what
+    it needs)."""
     with all_estates(session):
         vat_rates = [VatRate(**spec) for spec in VAT_RATES]
         estates = {spec["slug"]: Estate(**spec) for spec in ESTATES}
@@ -716,10 +719,32 @@ def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool =
         if producer_group:
             _add_producer_group(session, estates, lists, users["vernette"], users["particulier"])
         rows = [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
+        if platform:
+            rows.append(_add_platform(session, estates))
         if tastings:
             seller = _add_tastings(session, estates[VERNETTE_SLUG], users["particulier"])
             rows.append(("Conseillère — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
         return rows
+
+
+def _add_platform(session: Session, estates: dict[str, Estate]) -> tuple[str, str, str]:
+    """Issue 13: two plans; Vernette subscribed since January (its invoices come with the
+    quarters), Rozel still "en essai"; a restaurant awaiting verification of its SIRET."""
+    from datetime import date
+
+    from models import Plan
+    from services import subscriptions
+
+    essentiel = Plan(name="Essentiel", monthly_price_cents=2900)
+    session.add_all([essentiel, Plan(name="Domaine +", monthly_price_cents=4900)])
+    session.flush()
+    vernette = estates[VERNETTE_SLUG]
+    subscriptions.subscribe(session, vernette, plan_id=essentiel.id, starts_on=date(2026, 1, 1),
+                            billing_email="compta@vernette.example", payment_mode="transfer")
+    pending = register_user(session, password=DEMO_PASSWORD, email="restaurant@chai.example", first_name="Paul",
+                            last_name="Morel", siret="52041935600016", company_name="Bistrot des Canuts")
+    pending.pro_activity = "restaurant"
+    return ("Pro en attente de vérification", pending.email, DEMO_PASSWORD)
 
 
 def _add_tastings(session: Session, estate: Estate, host: User) -> User:

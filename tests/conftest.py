@@ -190,7 +190,7 @@ def template_db(new_database) -> TestDatabase:  # type: ignore[no-untyped-def]
     with app.app_context():
         upgrade()
         allow_all_estates(db.session)
-        seed_demo(db.session, producer_group=False, tastings=False)
+        seed_demo(db.session, producer_group=False, tastings=False, platform=False)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
