@@ -13,3 +13,4 @@ from admin import fairs, pickup_points  # noqa: E402,F401 — issue 10: salons, 
 from admin import group_purchases  # noqa: E402,F401 — issue 10: achats groupés
 from admin import catalogues  # noqa: E402,F401 — issue 11: catalogues pour les groupes, onglet « Ventes »
 from admin import tastings, team  # noqa: E402,F401 — issue 12: réunions, vendeurs, équipe
+from admin import friends  # noqa: E402,F401 — issue 13: « Nos amis vignerons »

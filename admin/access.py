@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
@@ -29,8 +29,9 @@ def _require_staff():  # type: ignore[no-untyped-def]
     """Sets ``g.estate`` and ``g.staff_role`` ("manager", or "seller"; a platform admin
     counts as a manager); a seller's dashboard is their tastings.
 
-    :raise 404: unknown estate, the user is not on its staff, or a seller asks for a page
-        outside :data:`SELLER_ENDPOINTS`.
+    :raise 404: unknown estate, the user is not on its staff, the page belongs to an
+        option switched off for the estate (:data:`OPTION_MODULES`), or a seller asks for
+        a page outside :data:`SELLER_ENDPOINTS`.
     """
     if not current_user.is_authenticated:
         return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
@@ -43,8 +44,10 @@ def _require_staff():  # type: ignore[no-untyped-def]
     if member is None and not current_user.is_platform_admin:
         abort(404)
     g.staff_role = "manager" if current_user.is_platform_admin else role
+    if switched_off(estate, request.endpoint):
+        abort(404)  # an option the platform operator switched off for this estate (issue 13)
     if g.staff_role == "seller" and request.endpoint not in SELLER_ENDPOINTS:
-        if request.endpoint == "admin.dashboard":
+        if request.endpoint == "admin.dashboard" and estate.tastings_enabled:
             g.estate = estate  # for url_defaults
             return redirect(url_for("admin.tastings_page"))
         abort(404)  # a seller sees their tastings and customers only (issue 12)
@@ -60,6 +63,23 @@ SELLER_ENDPOINTS = frozenset({
     "admin.tasting_book", "admin.tasting_order", "admin.direct_sale", "admin.seller_customers",
     "admin.seller_customer_card", "admin.seller_own_card", "admin.tastings_report", "admin.tasting_gift",
 })
+
+
+#: The back-office modules of an option the platform operator switches per estate: the
+#: module of the view → the Estate column. Every page of the module is a 404 while the
+#: option is off, and layout.html hides its links. (Reservations are switched in the
+#: wine rows and the shop, services.reservations; the newsletter has no page yet.)
+OPTION_MODULES = {
+    "admin.tastings": "tastings_enabled",  # réunions, vendeurs, ventes directes, fidélité réunions
+    "admin.catalogues": "groups_enabled",  # catalogues for producer groups, "Ventes"
+}
+
+
+def switched_off(estate: Estate, endpoint: str | None) -> bool:
+    """The endpoint belongs to an option that is off for ``estate``."""
+    view = current_app.view_functions.get(endpoint or "")
+    option = OPTION_MODULES.get(getattr(view, "__module__", ""))
+    return option is not None and not getattr(estate, option)
 
 
 def is_seller() -> bool:

@@ -88,13 +88,16 @@ def label(group: ProducerGroup, distribution: Distribution) -> str:
 
 def shelves(session: Session, distribution: Distribution) -> list[Shelf]:
     """Every participating estate's offer, by estate name: its catalogue's visible,
-    available wines that have a price on the catalogue's list."""
+    available wines that have a price on the catalogue's list. An estate whose producer
+    groups the platform operator switched off (``Estate.groups_enabled``) has no shelf:
+    its participations stay, its wines are not offered, nor ordered (:func:`_offer`)."""
     with all_estates(session):
         rows = session.execute(
             select(DistributionParticipation, Catalogue, Estate)
             .join(Catalogue, Catalogue.id == DistributionParticipation.catalogue_id)
             .join(Estate, Estate.id == DistributionParticipation.estate_id)
-            .where(DistributionParticipation.distribution_id == distribution.id, Estate.is_published.is_(True))
+            .where(DistributionParticipation.distribution_id == distribution.id, Estate.is_published.is_(True),
+                   Estate.groups_enabled.is_(True))
             .order_by(Estate.name)).all()
         found = []
         for _participation, catalogue, estate in rows:
@@ -126,7 +129,8 @@ def _offer(session: Session, distribution: Distribution, wine_id: int) -> tuple[
             .join(Catalogue, Catalogue.id == DistributionParticipation.catalogue_id)
             .join(Price, (Price.wine_id == Wine.id) & (Price.price_list_id == Catalogue.price_list_id))
             .where(DistributionParticipation.distribution_id == distribution.id, Wine.id == wine_id,
-                   Wine.is_visible.is_(True), Wine.is_available.is_(True), Estate.is_published.is_(True))
+                   Wine.is_visible.is_(True), Wine.is_available.is_(True), Estate.is_published.is_(True),
+                   Estate.groups_enabled.is_(True))
         ).first()
     if row is None:
         raise NotOffered(wine_id)

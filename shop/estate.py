@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import CustomerKind, Estate, db
-from services import catalogue, page_cache
+from services import catalogue, friends, page_cache
 from services.tenancy import scope_to_estate
 from shop import bp
 from shop.cart import badge_count
@@ -34,8 +34,11 @@ def _load_estate(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """:raise 404: no published estate has this slug."""
     slug = (values or {}).pop("estate_slug", None)
     if _reads_estate_by_core(endpoint):
-        rows = catalogue.published_estate_rows(db.session, slug, CustomerKind.PARTICULIER,
-                                               with_wines=endpoint == "shop.page")
+        if endpoint == "shop.page":  # and its friends, in the same statement (services.friends)
+            found = friends.estate_page_rows(db.session, slug, CustomerKind.PARTICULIER)
+            rows, g.friends_json = found if found is not None else (None, None)
+        else:
+            rows = catalogue.published_estate_rows(db.session, slug, CustomerKind.PARTICULIER)
         if rows is None:
             abort(404)
         g.anonymous_rows = rows
@@ -73,8 +76,8 @@ def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     user), its wines. None: the wine is not on that list (404)."""
     estate_rows: catalogue.EstateRows = g.anonymous_rows
     price_list = estate_rows.price_list
-    if wine_id is None:  # one JSON text, read with the estate (catalogue.published_estate_rows)
-        return (endpoint, estate_rows.estate, price_list, estate_rows.wines)
+    if wine_id is None:  # wines and friends: JSON texts read with the estate (friends.estate_page_rows)
+        return (endpoint, estate_rows.estate, price_list, estate_rows.wines, g.friends_json)
     rows = catalogue.wine_page_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
     return (endpoint, estate_rows.estate, price_list, rows) if rows else None
 
@@ -84,8 +87,11 @@ def page():  # type: ignore[no-untyped-def]
     def render(**context: Any) -> str:
         price_list = _visitor_price_list()
         lines = catalogue.shop_lines(db.session, price_list)
+        kept_friends = getattr(g, "friends_json", None)
+        shown = (friends.shown_from_json(kept_friends) if kept_friends is not None
+                 else friends.shown(db.session, g.estate.id))
         return render_template("shop/estate.html", estate=g.estate, price_list=price_list,
-                               groups=catalogue.group_by_colour(lines), **context)
+                               groups=catalogue.group_by_colour(lines), friends=shown, **context)
 
     if getattr(g, "anonymous_rows", None) is None or not page_cache.applies():
         return render()

@@ -241,7 +241,7 @@ def catalogue_link(group_id: int):  # type: ignore[no-untyped-def]
     form = LinkCatalogueForm()
     if form.validate_on_submit():
         token = catalogue_token(form.address.data)
-        catalogue = producer_groups.catalogue_by_token(db.session, token) if token else None
+        catalogue = _offered(producer_groups.catalogue_by_token(db.session, token) if token else None)
         if catalogue is None:
             _add_error(form, "address", _l("Aucun catalogue ne correspond à cette adresse : vérifiez le lien "
                                            "envoyé par le domaine."))
@@ -276,8 +276,17 @@ def catalogue_unlink(group_id: int):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------ a catalogue's page (the URL an estate sends)
 
 
+def _offered(catalogue):  # type: ignore[no-untyped-def]
+    """The catalogue, or None when the platform operator switched its estate's producer
+    groups off (Estate.groups_enabled, issue 13): its link leads nowhere meanwhile."""
+    if catalogue is None or not db.session.get(Estate, catalogue.estate_id).groups_enabled:
+        return None
+    return catalogue
+
+
 def _catalogue_or_404(token: str):  # type: ignore[no-untyped-def]
-    catalogue = producer_groups.catalogue_by_token(db.session, token)
+    """:raise 404: no catalogue has this token, or its estate's groups are switched off."""
+    catalogue = _offered(producer_groups.catalogue_by_token(db.session, token))
     if catalogue is None:
         abort(404)
     return catalogue

@@ -41,6 +41,15 @@ SESSION_KEY = "tastings"
 # ------------------------------------------------------------------------ helpers
 
 
+@bp.before_request
+def _tastings_switched_on() -> None:
+    """:raise 404: a page of this module while the platform operator has switched
+    tastings off for the estate (Estate.tastings_enabled, issue 13)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "__module__", None) == __name__ and not g.estate.tastings_enabled:
+        abort(404)
+
+
 def _tasting_or_404(token: str) -> Tasting:
     """:raise 404: no tasting has this token, or it is another estate's."""
     found = tastings.find_by_token(db.session, token)
@@ -157,7 +166,9 @@ def tasting_join(tasting_token: str):  # type: ignore[no-untyped-def]
 def _mode_token() -> str | None:
     estate_id = getattr(g, "estate_id", None)
     value = session.get(SESSION_KEY, {}).get(str(estate_id)) if estate_id is not None else None
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str) or not g.estate.tastings_enabled:  # switched off: no tasting mode
+        return None
+    return value
 
 
 def current_tasting(*, lock: bool = False) -> Tasting | None:
