@@ -298,10 +298,12 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     import admin
     import shop
+    from admin.platform import bp as operator_bp
 
     app.register_blueprint(shop.site_bp)
     app.register_blueprint(shop.account_bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(operator_bp)  # /plateforme/…: the platform operator (issue 13)
     app.register_blueprint(shop.groups_bp)  # /groupes/…: producer groups (issue 11)
     # Last: its URLs start with a variable segment, /<estate_slug>/.
     app.register_blueprint(shop.bp)

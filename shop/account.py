@@ -67,6 +67,8 @@ def _register(form: RegisterForm, pro: bool):  # type: ignore[no-untyped-def]
     except accounts.EmailTaken:
         form.email.errors.append(_("Un compte existe déjà avec cette adresse. Connectez-vous ou réinitialisez votre mot de passe."))
         return render_template(template, form=form, next=_next_url()), 422
+    if pro:
+        user.pro_activity = form.activity.data  # declared wine activity, for the operator's review
     db.session.commit()
     login_user(user)
     if pro:

@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from services import passwords
@@ -62,9 +62,23 @@ class RegisterForm(FlaskForm):
     adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"), validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
 
 
+def _activity_choices() -> list[tuple[str, str]]:
+    from services.platform import PRO_ACTIVITIES
+
+    return [("", str(_l("— Choisissez —")))] + [(key, str(label)) for key, label in PRO_ACTIVITIES.items()]
+
+
 class ProRegisterForm(RegisterForm):
     company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_REQUIRED), Length(max=140)])
     siret = StringField(_l("Numéro SIRET"), validators=[DataRequired(_REQUIRED), Length(max=30)])
+    #: the wine activity declared (User.pro_activity), shown to the operator who verifies the account
+    activity = SelectField(_l("Activité"), choices=_activity_choices, validate_choice=False)
+
+    def validate_activity(self, field: SelectField) -> None:
+        from services.platform import PRO_ACTIVITIES
+
+        if field.data not in PRO_ACTIVITIES:
+            raise ValidationError(_l("Choisissez votre activité dans la liste."))
 
     def validate_siret(self, field: StringField) -> None:
         try:

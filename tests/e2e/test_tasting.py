@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from models import Estate, EstateCustomer, Order, OrderLine, OrderStatus, Reward, Tasting, Wine
+from models import Estate, EstateCustomer, Order, OrderLine, OrderStatus, Price, PriceList, Reward, Tasting, Wine
 from services import rewards
+from services.pricing import percent_of
 from services.demo import DEMO_PASSWORD
 from services.templating import PARIS
 from services.tenancy import scope_to_estate
@@ -61,12 +62,16 @@ def _choose_password(page, smtp, email: str) -> None:  # type: ignore[no-untyped
     _log_in(page, email, NEW_PASSWORD)
 
 
-def _wines(app) -> dict[str, tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _wines(app) -> dict[str, tuple[int, str, int]]:  # type: ignore[no-untyped-def]
+    """Two wines and their "Particuliers" price now (another browser test edits prices)."""
     with session_for(app) as session:
         estate = session.scalars(select(Estate).where(Estate.slug == SLUG)).one()
-        wines = {w.reference: (w.id, w.name) for w in session.scalars(
-            select(Wine).where(Wine.estate_id == estate.id, Wine.reference.in_(("VER-MOR-22", "VER-FLE-23"))))}
-        return wines
+        particuliers = session.scalars(select(PriceList).where(PriceList.estate_id == estate.id,
+                                                               PriceList.name == "Particuliers")).one()
+        return {wine.reference: (wine.id, wine.name, price.effective_cents) for wine, price in session.execute(
+            select(Wine, Price).join(Price, Price.wine_id == Wine.id).where(
+                Wine.estate_id == estate.id, Price.price_list_id == particuliers.id,
+                Wine.reference.in_(("VER-MOR-22", "VER-FLE-23"))))}
 
 
 def _add_rule(page, action: str, reward: str, **fields: str | list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -87,8 +92,10 @@ def test_a_home_tasting_from_the_team_to_the_hosts_gift(browser, live_server, li
     app = live_server.app
     WATCHED.clear()
     wines = _wines(app)
-    morgon_id, _ = wines["VER-MOR-22"]
-    fleurie_id, fleurie_name = wines["VER-FLE-23"]
+    morgon_id, _, morgon_cents = wines["VER-MOR-22"]
+    fleurie_id, fleurie_name, fleurie_cents = wines["VER-FLE-23"]
+    revenue = 6 * morgon_cents + 6 * fleurie_cents  # 210,00 € at the demo's prices
+    points = percent_of(revenue, 1000)  # 10 %, one point per cent
 
     # 1. The vigneron adds a seller to the team and sets the reward rules for tastings.
     manager = _context(browser, live_server)
@@ -152,11 +159,12 @@ def test_a_home_tasting_from_the_team_to_the_hosts_gift(browser, live_server, li
         flash = seller.get_by_text(re.compile(r"Commande VER-\d+ enregistrée"))
         expect(flash).to_be_visible()
         numbers.append(re.search(r"VER-\d+", flash.inner_text()).group(0))
-    expect(seller.locator("#tasting-revenue")).to_have_text("210,00 €")  # 6 × 18,50 + 6 × 16,50
+    euros = f"{revenue // 100},{revenue % 100:02d}\u00a0€"
+    expect(seller.locator("#tasting-revenue")).to_have_text(re.compile(euros.replace("\u00a0", "\\s")))
 
     # 5. Closing the tasting: 10 % of 210 € in points (one per cent), a gift, a voucher.
     seller.get_by_role("button", name="Clôturer la réunion").click()
-    expect(seller.get_by_role("cell", name="2100 points")).to_be_visible()
+    expect(seller.get_by_role("cell", name=f"{points} points")).to_be_visible()
     expect(seller.get_by_text("Choisir mon cadeau").first).to_be_visible()
 
     # 6. The host chooses a password, opens the link and clicks "Choisir mon cadeau".
@@ -174,8 +182,8 @@ def test_a_home_tasting_from_the_team_to_the_hosts_gift(browser, live_server, li
         scope_to_estate(session, estate.id)
         tasting = session.scalars(select(Tasting).where(Tasting.token == invitation.rsplit("/", 1)[1])).one()
         host_card = session.get(EstateCustomer, tasting.host_customer_id)
-        assert tasting.status == "closed" and tasting.revenue_cents == 21000
-        assert host_card.points_balance == 2100
+        assert tasting.status == "closed" and tasting.revenue_cents == revenue
+        assert host_card.points_balance == points
         placed = session.scalars(select(Order).where(Order.tasting_id == tasting.id).order_by(Order.id)).all()
         assert [o.number for o in placed[:2]] == numbers
         gift_order = placed[2]

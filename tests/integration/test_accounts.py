@@ -14,7 +14,7 @@ VALID_SIRET = "732 829 320 00074"
 PRO_FORM = {
     "company_name": "Cave des Amis", "siret": VALID_SIRET, "first_name": "Léa", "last_name": "Martin",
     "email": "lea@cave.example", "phone": "", "password": "un-mot-de-passe", "confirm": "un-mot-de-passe",
-    "adult": "y",
+    "adult": "y", "activity": "caviste",
 }
 
 

@@ -23,17 +23,19 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
     buyer = visitor(app)
     buyer.post(f"/{slug}/panier/ajouter/{wine_id}", data={"quantity": "6"})
     assert buyer.post(f"/{slug}/commande", data=checkout_form(token="bad-input", email="bad@input.example")).status_code == 302
-    from models import EstateStaff, Reward, RewardRule, Tasting
+    from models import EstateFriend, EstateStaff, Reward, RewardRule, Tasting
     from tests.integration.test_isolation import _tastings_at
 
-    _tastings_at(app, slug)  # issue 12: a tasting, a rule, a reward to choose
+    _tastings_at(app, slug)  # issue 12: a tasting, a rule, a reward to choose; issue 13: a friend
     with session_for(app) as session:
         estate_id = session.scalars(select(Estate.id).where(Estate.slug == slug)).one()
         planned = session.scalars(select(Tasting).where(Tasting.estate_id == estate_id, Tasting.status == "planned")).first()
         ids = {"tasting_id": planned.id, "tasting_token": planned.token,
                "rule_id": session.scalars(select(RewardRule.id).where(RewardRule.estate_id == estate_id)).first(),
                "reward_id": session.scalars(select(Reward.id).where(Reward.estate_id == estate_id)).first(),
-               "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),"wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
+               "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),
+               "friend_id": session.scalars(select(EstateFriend.id).where(EstateFriend.estate_id == estate_id)).first(),
+               "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
                "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
                "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
                "number": session.scalars(select(Order.number).where(Order.estate_id == estate_id)).first(),
@@ -41,7 +43,11 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
                "customer_id": session.scalars(select(EstateCustomer.id).where(EstateCustomer.estate_id == estate_id)).first(),
                "import_id": 999_999, "estate_fair_id": 999_999, "pickup_point_id": 999_999,
                "group_id": 999_999, "request_id": 999_999, "catalogue_id": 999_999, "distribution_id": 999_999,
-               "reference": "GRP-999999"}
+               "reference": "GRP-999999",
+               # issue 13: the operator's URLs, a 404 to this vigneron (test_platform.py fills their forms as
+               # the operator)
+               "estate_id": estate_id, "plan_id": 999_999, "invoice_id": 999_999, "user_id": 999_999,
+               "lead_id": 999_999}
     adapter = app.url_map.bind("localhost")
     urls = []
     for rule in app.url_map.iter_rules():
@@ -50,7 +56,8 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
         if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token", "order_id", "number", "promotion_id",
                              "customer_id", "import_id", "estate_fair_id", "pickup_point_id", "group_id",
                              "request_id", "catalogue_id", "distribution_id", "reference", "tasting_id",
-                             "tasting_token", "rule_id", "reward_id", "staff_id"}:
+                             "tasting_token", "rule_id", "reward_id", "staff_id", "friend_id",
+                             "estate_id", "plan_id", "invoice_id", "user_id", "lead_id"}:
             raise AssertionError(f"teach this test the arguments of {rule}")
         values = {"estate_slug": slug, "token": "x", **ids}
         urls.append(("POST", adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})))

@@ -54,7 +54,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect, Rule
 
-from models import EstateCustomer, User, db
+from models import Estate, EstateCustomer, User, db
 from services import accounts
 from tests.conftest import TEST_SECRET, checkout_form, first_orderable_wine, login, make_app, session_for, visitor
 from tests.integration.test_isolation import OTHER, OWN, _an_invoiced_order_at, _estate_ids, _object_ids
@@ -212,15 +212,22 @@ class World:
     accounts: dict[int, dict[str, Any]] = field(default_factory=dict)  #: role users' rows as they were
     forms: dict[str, list[Form]] = field(default_factory=dict)  #: endpoint → forms posting to it
     field_pool: list[str] = field(default_factory=list)  #: every form field name of the site
+    #: issue 13: the operator's objects (a plan, La Vernette's invoice and lead, a pending pro)
+    platform: dict[str, Any] = field(default_factory=dict)
 
     def arg_values(self, rule: Rule, arg: str, slug: str | None, role: str) -> list[Any]:
         """Candidate values of URL argument ``arg``: the URL's estate's object, the other
         estate's, none. :raise AssertionError: an argument this test was never taught."""
         own_slug = slug or OWN
         other_slug = OTHER if own_slug == OWN else OWN
+        if rule.endpoint.startswith("operator.") and arg in ("plan_id", "invoice_id", "user_id", "lead_id"):
+            # the operator's URLs: La Vernette's invoice and lead only (the operator may act on them),
+            # a pending pro or a role account
+            extra = [self.platform["customer_id"]] if arg == "user_id" else []
+            return [self.platform[arg], *extra, 999_999]
         if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id",
                    "estate_fair_id", "pickup_point_id", "group_id", "request_id", "catalogue_id", "distribution_id",
-                   "tasting_id", "rule_id", "reward_id", "staff_id", "tasting_token"):
+                   "tasting_id", "rule_id", "reward_id", "staff_id", "tasting_token", "friend_id"):
             return [self.objects[own_slug][arg], self.objects[other_slug][arg], 999_999]
         if arg == "reference":  # a group basket's payment (issue 11): none of these roles' own
             return ["GRP-000001", "x"]
@@ -313,6 +320,32 @@ def _wtforms_field_names() -> set[str]:
     return names
 
 
+def _platform_objects(app: Flask) -> dict[str, Any]:
+    """Issue 13: a plan, La Vernette subscribed last quarter and its invoice, a lead it
+    sent, a professional waiting for verification."""
+    from models import FriendLead, utcnow
+    from services import subscriptions
+    from services.fairs import paris_date
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[OWN]
+        estate = session.get(Estate, estate_id)
+        plan = subscriptions.save_plan(session, "Essentiel", 3900)
+        start, _ = subscriptions.previous_quarter(paris_date(utcnow()))
+        subscriptions.subscribe(session, estate, plan_id=plan.id, starts_on=start,
+                                billing_email="compta@vernette.example", payment_mode="transfer")
+        (invoice,) = subscriptions.bill_quarter(session, utcnow())
+        pro = accounts.register_user(session, email="attente@cave.example", password="x" * 16,
+                                     siret="73282932000074", company_name="Cave en attente")
+        lead = FriendLead(estate_id=estate_id, name="Jean Voisin", email="jean@voisin.example",
+                          estate_name="Domaine Voisin")
+        session.add(lead)
+        session.commit()
+        customer_id = session.scalars(select(User.id).where(User.email == ROLES["customer"])).one()
+        return {"plan_id": plan.id, "invoice_id": invoice.id, "user_id": pro.id, "lead_id": lead.id,
+                "customer_id": customer_id}
+
+
 def _build_world(app: Flask) -> World:
     _an_invoiced_order_at(app, OTHER)
     _own_objects(app)
@@ -324,7 +357,7 @@ def _build_world(app: Flask) -> World:
     for slug, found in objects.items():
         missing = [arg for arg, value in found.items() if value is None]
         assert not missing, f"{slug} has no object for {missing}"
-    world = World(app, estate_ids, objects, token)
+    world = World(app, estate_ids, objects, token, platform=_platform_objects(app))
     wine_id, _, _ = first_orderable_wine(app, OWN)
     for role, email in ROLES.items():
         client = visitor(app)

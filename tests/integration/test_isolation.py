@@ -11,6 +11,7 @@ from models import EstateFair, PickupPoint  # noqa: I001 — issue 10
 from models import GroupPurchase, GroupPurchaseRequest  # noqa: I001 — issue 10
 from models import Catalogue, Distribution, GroupCatalogue  # noqa: I001 — issue 11
 from models import EstateStaff, Reward, RewardRule, Tasting  # noqa: I001 — issue 12
+from models import EstateFriend  # noqa: I001 — issue 13
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -57,6 +58,8 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "rule_id": session.scalars(select(RewardRule.id).where(RewardRule.estate_id == estate_id)).first(),
         "reward_id": session.scalars(select(Reward.id).where(Reward.estate_id == estate_id)).first(),
         "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),
+        # issue 13: one of the estate's "amis vignerons"
+        "friend_id": session.scalars(select(EstateFriend.id).where(EstateFriend.estate_id == estate_id)).first(),
     }
 
 
@@ -175,6 +178,20 @@ def _tastings_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
             f"hote@{slug}.example", "Hôte", "Prochain", now + timedelta(days=20), "Chez l'hôte"), staff, now=now,
             secret_key="k", public_url="http://localhost")
         session.commit()
+    _friends_at(app, slug)
+
+
+def _friends_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: the other estate among the estate's "amis vignerons" (once)."""
+    from models import EstateFriend
+
+    with session_for(app) as session:
+        ids = _estate_ids(session)
+        friend_id = ids[OTHER if slug == OWN else OWN]
+        if session.scalars(select(EstateFriend.id).where(EstateFriend.estate_id == ids[slug],
+                                                         EstateFriend.friend_estate_id == friend_id)).first() is None:
+            session.add(EstateFriend(estate_id=ids[slug], friend_estate_id=friend_id))
+            session.commit()
 
 
 def _object_ids_for(app, slug: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
