@@ -50,6 +50,7 @@ def verify_pro_command(email: str, reject: bool) -> None:
         raise click.ClickException(f"Aucun compte pour {email}.") from None
     except ValueError:
         raise click.ClickException(f"{email} n'est pas un compte professionnel.") from None
+    user.pro_reviewed_at = utcnow()  # listed under "Examinés récemment" on /plateforme/professionnels
     db.session.commit()
     click.echo(f"{user.email} ({user.company_name}, SIRET {user.siret}) : {status.value}")
 

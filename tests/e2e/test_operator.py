@@ -10,10 +10,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Estate, EstateStaff, User
-from tests.conftest import body_of, session_for
+from tests.conftest import session_for
 from tests.e2e.test_csp import Watched
-from tests.e2e.test_group_purchase import _messages, _subject
-from tests.e2e.test_tasting import NEW_PASSWORD, _log_in
+from tests.e2e.test_tasting import NEW_PASSWORD, _log_in, choose_password
 
 SLUG = "domaine-des-aubes-e2e"
 MANAGER = "marie.aubert@aubes.example"
@@ -49,13 +48,7 @@ def test_the_operator_creates_an_estate_and_its_invited_manager_sees_only_that_e
     manager = Watched(browser, live_server)
     watched.append(manager)
     staff = manager.page
-    mail = _messages(live_smtp, lambda m: m["To"] == MANAGER and "Domaine des Aubes" in _subject(m))[0]
-    link = re.search(r"http://\S+/compte/reinitialiser/\S+", body_of(mail)).group(0)
-    staff.goto(link)
-    staff.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)
-    staff.get_by_label("Confirmez le mot de passe").fill(NEW_PASSWORD)
-    staff.get_by_role("button", name="Enregistrer").click()
-    expect(staff.get_by_text("Votre mot de passe est changé")).to_be_visible()
+    choose_password(staff, live_smtp, MANAGER, "Domaine des Aubes", log_in=False)
 
     # 3. They log in: their estate's back office opens, the others' are 404, and no "Opérateur" link.
     _log_in(staff, MANAGER, NEW_PASSWORD)

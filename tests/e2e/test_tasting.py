@@ -50,16 +50,18 @@ def _log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:  # type: i
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
 
 
-def _choose_password(page, smtp, email: str) -> None:  # type: ignore[no-untyped-def]
-    """The invitation email's link lets a new person choose their password, then log in."""
-    mail = _messages(smtp, lambda m: m["To"] == email and "vous ouvre sa boutique" in _subject(m))[0]
+def choose_password(page, smtp, email: str, subject: str = "vous ouvre sa boutique", *,  # type: ignore[no-untyped-def]
+                    log_in: bool = True) -> None:
+    """The invitation email's link lets a new person choose their password (then log in)."""
+    mail = _messages(smtp, lambda m: m["To"] == email and subject in _subject(m))[0]
     link = re.search(r"http://\S+/compte/reinitialiser/\S+", body_of(mail)).group(0)
     page.goto(link)
     page.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirmez le mot de passe").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_text("Votre mot de passe est changé")).to_be_visible()
-    _log_in(page, email, NEW_PASSWORD)
+    if log_in:
+        _log_in(page, email, NEW_PASSWORD)
 
 
 def _wines(app) -> dict[str, tuple[int, str, int]]:  # type: ignore[no-untyped-def]
@@ -114,7 +116,7 @@ def test_a_home_tasting_from_the_team_to_the_hosts_gift(browser, live_server, li
 
     # 2. The seller chooses a password from the invitation email and creates a tasting.
     seller = _context(browser, live_server)
-    _choose_password(seller, live_smtp, SELLER)
+    choose_password(seller, live_smtp, SELLER)
     assert seller.goto(f"/gestion/{SLUG}/commandes").status == 404  # a seller's back office: the tastings only
     seller.goto(f"/gestion/{SLUG}/reunions")
     day = (datetime.now(PARIS) + timedelta(days=7)).date()
@@ -169,7 +171,7 @@ def test_a_home_tasting_from_the_team_to_the_hosts_gift(browser, live_server, li
 
     # 6. The host chooses a password, opens the link and clicks "Choisir mon cadeau".
     host = _context(browser, live_server)
-    _choose_password(host, live_smtp, HOST)
+    choose_password(host, live_smtp, HOST)
     _adult(host)
     host.goto(invitation)
     host.get_by_role("button", name="Choisir mon cadeau").click()
