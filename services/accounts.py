@@ -36,6 +36,14 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def is_email(email: str) -> bool:
+    """Looks like an address someone can receive mail at: one "@", a dotted domain, no
+    blank, 254 characters at most (the checks of the back-office forms that take one)."""
+    local, _, domain = email.partition("@")
+    return (bool(local) and "." in domain.strip(".") and "@" not in domain and not re.search(r"\s", email)
+            and len(email) <= 254)
+
+
 def normalise_siret(raw: str) -> str:
     """Digits only; raise :class:`InvalidSiret` unless it is a valid SIRET."""
     siret = re.sub(r"[\s.\-]", "", raw or "")

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Estate, EstateFriend, FriendLead, PriceList, Role, User
-from services import catalogue, mail
+from services import accounts, catalogue, mail
 from services.errors import FieldError
 
 #: FriendLead.status → what the estate reads
@@ -141,8 +141,7 @@ def invite(session: Session, estate: Estate, sponsor: User | None, *, name: str,
     for field, value in (("name", name), ("email", email), ("estate_name", estate_name), ("message", message)):
         if len(value) > LIMITS[field]:
             raise InvalidLead(field, "too_long")
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email or domain.startswith(".") or domain.endswith("."):
+    if not accounts.is_email(email):
         raise InvalidLead("email", "invalid")
     if session.scalar(select(FriendLead.id).where(FriendLead.estate_id == estate.id,
                                                   func.lower(FriendLead.email) == email)) is not None:

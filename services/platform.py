@@ -35,6 +35,7 @@ from models import (
     Subscription,
     User,
 )
+from services import accounts
 from services.errors import FieldError
 
 #: a professional's declared wine activity (User.pro_activity, 20 characters at most)
@@ -96,12 +97,6 @@ class EstateRow:
     status: str  #: a key of STATUS_LABELS
 
 
-def is_email(email: str) -> bool:
-    local, _, domain = email.partition("@")
-    return (bool(local) and "." in domain.strip(".") and "@" not in domain and not re.search(r"\s", email)
-            and len(email) <= 254)
-
-
 def check_slug(session: Session, slug: str) -> str:
     """The slug, if it can name a new estate.
 
@@ -149,10 +144,10 @@ def create_estate(session: Session, data: EstateData, *, secret_key: str, public
         raise InvalidPlatformInput("name", "required")
     slug = check_slug(session, data.slug)
     email = (data.email or "").strip().lower()
-    if not is_email(email):
+    if not accounts.is_email(email):
         raise InvalidPlatformInput("email", "invalid")
     staff_email = (data.staff_email or "").strip().lower()
-    if not is_email(staff_email):
+    if not accounts.is_email(staff_email):
         raise InvalidPlatformInput("staff_email", "invalid")
     lead = None
     if data.lead_id:
@@ -196,11 +191,11 @@ def invite_staff(session: Session, estate: Estate, *, email: str, first_name: st
     """
     from flask_babel import force_locale
 
-    from services import accounts, mail
+    from services import mail
     from services.tenancy import in_estate
 
     email = accounts.normalise_email(email or "")
-    if not is_email(email):
+    if not accounts.is_email(email):
         raise InvalidPlatformInput("email", "invalid")
     user = accounts.find_user_by_email(session, email)
     base = public_url.rstrip("/")

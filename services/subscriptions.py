@@ -35,6 +35,7 @@ from models import (
     Plan,
     Subscription,
 )
+from services import accounts
 from services.errors import FieldError
 from services.pricing import split_vat
 from services.sequences import take_platform_next
@@ -122,7 +123,7 @@ def subscribe(session: Session, estate: Estate, *, plan_id: int | None, starts_o
     if starts_on is None:
         raise InvalidSubscription("starts_on", "required")
     email = (billing_email or "").strip().lower()
-    if "@" not in email or "." not in email.partition("@")[2] or len(email) > 254:
+    if not accounts.is_email(email):
         raise InvalidSubscription("billing_email", "invalid")
     if payment_mode not in PAYMENT_MODES:
         raise InvalidSubscription("payment_mode", "unknown")

@@ -128,7 +128,7 @@ def ensure_customer(session: Session, estate: Estate, *, email: str, first_name:
     from services import customer_file
 
     email = accounts.normalise_email(email or "")
-    if not _is_email(email):
+    if not accounts.is_email(email):
         raise InvalidTasting("email", "invalid")
     customer = session.scalars(select(EstateCustomer).where(EstateCustomer.email == email)).first()
     if customer is None:
@@ -146,22 +146,22 @@ def ensure_customer(session: Session, estate: Estate, *, email: str, first_name:
     return customer
 
 
-def _is_email(email: str) -> bool:
-    local, _, domain = email.partition("@")
-    return bool(local) and "." in domain and " " not in email and len(email) <= 254
-
-
 def own_card(session: Session, estate: Estate, user: User) -> EstateCustomer:
     """The seller's own customer card at the estate ("rôle SELLER": their points are there)."""
+    return customer_of(session, estate, user)
+
+
+def customer_of(session: Session, estate: Estate, user: User) -> EstateCustomer:
+    """The user's line in the estate's customer file, made (or tied to the account) if need be."""
     customer = orders.find_customer(session, user)
     if customer is None:
         customer = EstateCustomer(estate_id=estate.id, email=user.email, first_name=user.first_name,
-                                  last_name=user.last_name, user_id=user.id)
+                                  last_name=user.last_name, user_id=user.id,
+                                  kind=CustomerKind.PROFESSIONNEL if user.is_verified_pro else CustomerKind.PARTICULIER)
         session.add(customer)
-        session.flush()
     elif customer.user_id is None:
         customer.user_id = user.id
-        session.flush()
+    session.flush()
     return customer
 
 
@@ -317,15 +317,7 @@ def join(session: Session, estate: Estate, tasting: Tasting, user: User, *, now:
     """
     if tasting.status != PLANNED:
         raise NotOpen(tasting.id)
-    customer = orders.find_customer(session, user)
-    if customer is None:
-        customer = EstateCustomer(estate_id=estate.id, email=user.email, first_name=user.first_name,
-                                  last_name=user.last_name, user_id=user.id,
-                                  kind=CustomerKind.PROFESSIONNEL if user.is_verified_pro else CustomerKind.PARTICULIER)
-        session.add(customer)
-        session.flush()
-    elif customer.user_id is None:
-        customer.user_id = user.id
+    customer = customer_of(session, estate, user)
     guest = session.scalars(select(TastingGuest).where(TastingGuest.tasting_id == tasting.id,
                                                        TastingGuest.customer_id == customer.id)).first()
     if guest is None:
