@@ -203,8 +203,14 @@ class User(UserMixin, db.Model):
     pro_activity: Mapped[str] = mapped_column(String(20), default="", server_default="")
     pro_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: "Vérifier" or "Refuser"
     pro_rejection_reason: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    #: how often the news of the estates they follow reach them by email (issue 14):
+    #: "each" (à chaque actualité), "weekly", "monthly" or "never"
+    news_frequency: Mapped[str] = mapped_column(String(10), default="weekly", server_default="weekly")
 
     memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
+
+    __table_args__ = (CheckConstraint("news_frequency IN ('each', 'weekly', 'monthly', 'never')",
+                                      name="news_frequency_known"),)
 
     @property
     def is_active(self) -> bool:  # flask-login
@@ -281,6 +287,14 @@ class Estate(db.Model):
     newsletter_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     #: seed 003: a tasting's host may spend, in that tasting, the points it will earn
     tasting_points_in_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: working days (Monday to Friday) between an order and its shipping, for the expected
+    #: shipping date of the confirmation; a closing period pushes it past its end (issue 14)
+    preparation_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    #: "Lier une page Facebook" (issue 14): the page whose posts come in as news
+    facebook_page_id: Mapped[str | None] = mapped_column(String(40))
+    facebook_page_token: Mapped[str | None] = mapped_column(Text)  #: never shown back
+    facebook_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: last successful import
+    facebook_error: Mapped[str] = mapped_column(String(255), default="", server_default="")  #: last failure
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -289,6 +303,7 @@ class Estate(db.Model):
     __table_args__ = (
         CheckConstraint("minimum_order_cents >= 0", name="minimum_order_non_negative"),
         CheckConstraint("case_size >= 1", name="case_size_positive"),
+        CheckConstraint("preparation_days >= 0 AND preparation_days <= 60", name="preparation_days_range"),
     )
 
 
@@ -318,6 +333,8 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: extra headers as a JSON object ({"List-Unsubscribe": "<https://…>", …}), or ""
+    headers: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         cascade="all, delete-orphan", order_by="OutboxAttachment.id"
@@ -570,6 +587,12 @@ class EstateCustomer(EstateOwned, db.Model):
     points_balance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  #: sum of the points ledger
     #: cagnotte steps already rewarded with a voucher; moved by a guarded UPDATE
     cagnotte_steps_rewarded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: consent to the estate's newsletters (issue 14): when and where it was given
+    #: ("inscription", "commande", "compte", "import", "vigneron" …); None: no consent.
+    #: Unsubscribing empties it and records when.
+    newsletter_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    newsletter_consent_source: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    newsletter_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -1532,3 +1555,103 @@ class FreeMonth(db.Model):
     reason: Mapped[str] = mapped_column(String(255))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("operator_invoice.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# ------------------------------------------------------------------ issue 14: news, mailings, closing
+
+
+class News(EstateOwned, db.Model):
+    """An actualité: written in the back office or imported from the estate's Facebook page."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body_html: Mapped[str] = mapped_column(Text, default="")  #: sanitised on save (nh3)
+    image_path: Mapped[str | None] = mapped_column(String(255))  #: relative to instance/uploads
+    image_url: Mapped[str | None] = mapped_column(String(500))  #: a Facebook post's picture
+    customers_only: Mapped[bool] = mapped_column(Boolean, default=False)  #: "clients uniquement"
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    source: Mapped[str] = mapped_column(String(10), default="chai", server_default="chai")  #: chai, facebook
+    facebook_post_id: Mapped[str | None] = mapped_column(String(80))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "facebook_post_id", name="uq_news_facebook_post"),
+        Index("ix_news_estate_published", "estate_id", "published_at"),
+        CheckConstraint("source IN ('chai', 'facebook')", name="source_known"),
+    )
+
+
+class Follow(EstateOwned, db.Model):
+    """A user following an estate ("Suivre"): its news by email at ``User.news_frequency``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+    estate: Mapped[Estate] = relationship()
+
+    __table_args__ = (UniqueConstraint("estate_id", "user_id"),)
+
+
+class NewsDelivery(EstateOwned, db.Model):
+    """One news item emailed to one follower: the unique pair makes it once, whatever
+    the frequency changes and however many times the digest jobs run."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    news_id: Mapped[int] = mapped_column(ForeignKey("news.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("news_id", "user_id"),)
+
+
+class Mailing(EstateOwned, db.Model):
+    """A newsletter to the consenting customers of the estate's file, sent by a job at a
+    bounded rate (services.mailings)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body_html: Mapped[str] = mapped_column(Text, default="")  #: sanitised on save (nh3)
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="draft")  #: draft, sending, sent
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    test_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: the last recipient queued
+
+    promotion: Mapped[Promotion | None] = relationship()
+
+    __table_args__ = (CheckConstraint("status IN ('draft', 'sending', 'sent')", name="status_known"),)
+
+
+class MailingRecipient(EstateOwned, db.Model):
+    """A customer a mailing goes to, frozen when "Envoyer" is pressed; queued to the
+    outbox by the mailing job, a bounded number per run."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("estate_customer.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("mailing_id", "customer_id"),)
+
+
+class ClosingPeriod(EstateOwned, db.Model):
+    """A période de fermeture (seed 001): shown on the estate page and in order emails,
+    and pushing the expected shipping date past its end."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)  #: first closed day (Paris)
+    ends_on: Mapped[date] = mapped_column(Date)  #: last closed day, inclusive
+    message: Mapped[str] = mapped_column(String(500), default="")
+    orders_taken: Mapped[bool] = mapped_column(Boolean, default=True)  #: orders still taken, shipped after
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
+                      Index("ix_closing_period_estate_dates", "estate_id", "ends_on", "starts_on"))

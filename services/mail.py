@@ -5,6 +5,7 @@ the request). An SMTP outage delays mail; it never loses it.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -31,6 +32,7 @@ def queue_email(
     body_html: str = "",
     estate_id: int | None = None,
     attachments: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> int:
     """Write the message (and its attachments' sources, resolved when sending:
     services.documents) in the caller's transaction; returns its id.
@@ -40,7 +42,7 @@ def queue_email(
     connection = session.connection()
     message_id = connection.execute(_QUEUE, {
         "recipient": recipient, "subject": subject, "body_text": body_text, "body_html": body_html,
-        "estate_id": estate_id}).scalar_one()
+        "estate_id": estate_id, "headers": json.dumps(headers) if headers else ""}).scalar_one()
     if attachments:
         connection.execute(_ATTACH, [{"message_id": message_id, "source": source} for source in attachments])
     return message_id
@@ -140,6 +142,7 @@ def queue_template(
     subject: str,
     estate_id: int | None = None,
     attachments: list[str] | None = None,
+    headers: dict[str, str] | None = None,
     **context: object,
 ) -> int:
     from flask import render_template
@@ -152,6 +155,7 @@ def queue_template(
         body_html=render_template(f"email/{name}.html", **context),
         estate_id=estate_id,
         attachments=attachments,
+        headers=headers,
     )
 
 
@@ -165,6 +169,7 @@ def flask_mail_sender(message: OutboxMessage, attachments: list[Attachment]) -> 
         recipients=[message.recipient],
         body=message.body_text,
         html=message.body_html or None,
+        extra_headers=json.loads(message.headers) if message.headers else None,
     )
     for filename, content_type, content in attachments:
         msg.attach(filename, content_type, content)
