@@ -15,6 +15,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.routing import IntegerConverter
 
 from models import User, db
 from services.ratelimit import limiter
@@ -115,11 +116,15 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         MANGOPAY_CLIENT_ID="chai-demo",
         MANGOPAY_API_KEY="sandbox-api-key",
         MANGOPAY_TIMEOUT=20,  #: seconds per API call; a lost answer is settled by the reconciliation job
+        # Estates' Facebook pages (services/facebook.py): posts imported as news by a job.
+        FACEBOOK_GRAPH_URL="https://graph.facebook.com/v21.0",  #: the tests point it at tests/fake_graph.py
+        FACEBOOK_TIMEOUT=5,  #: seconds per Graph API call; a failed import is retried on the job's next run
         UPLOAD_DIR=os.path.join(app.instance_path, "uploads"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         # Abuse limits' counters: "memory://" for one process; with several workers
         # "chai-db://" (this database) or "redis://host:6379" (services/ratelimit.py).
         RATELIMIT_STORAGE_URI="memory://",
+        MAILING_BATCH_PER_MINUTE=200,  #: newsletter emails queued per minute (services.mailings)
     )
     app.config.from_pyfile("config.py", silent=True)
     if os.environ.get("DATABASE_URL"):
@@ -295,11 +300,21 @@ def _select_locale() -> str:
     return lang if lang in LANGUAGES else "fr"
 
 
+class _DatabaseId(IntegerConverter):
+    """``<int:…>`` stops at PostgreSQL's INTEGER (2³¹ − 1): a larger id in a URL is a
+    404 like any unknown id, not an out-of-range error from the database (a 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _register_blueprints(app: Flask) -> None:
     import admin
     import shop
     from admin.platform import bp as operator_bp
 
+    app.url_map.converters["int"] = _DatabaseId
     app.register_blueprint(shop.site_bp)
     app.register_blueprint(shop.account_bp)
     app.register_blueprint(admin.bp)

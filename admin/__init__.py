@@ -14,3 +14,7 @@ from admin import group_purchases  # noqa: E402,F401 — issue 10: achats group�
 from admin import catalogues  # noqa: E402,F401 — issue 11: catalogues pour les groupes, onglet « Ventes »
 from admin import tastings, team  # noqa: E402,F401 — issue 12: réunions, vendeurs, équipe
 from admin import friends  # noqa: E402,F401 — issue 13: « Nos amis vignerons »
+from admin import news  # noqa: E402,F401 — issue 14: « Mes actualités »
+from admin import closing, site_buttons  # noqa: E402,F401 — issue 14: fermetures, boutons pour le site du domaine
+from admin import mailings  # noqa: E402,F401 — issue 14: lettres d'information
+from admin import facebook  # noqa: E402,F401 — issue 14: « Lier une page Facebook »

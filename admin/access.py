@@ -68,10 +68,11 @@ SELLER_ENDPOINTS = frozenset({
 #: The back-office modules of an option the platform operator switches per estate: the
 #: module of the view → the Estate column. Every page of the module is a 404 while the
 #: option is off, and layout.html hides its links. (Reservations are switched in the
-#: wine rows and the shop, services.reservations; the newsletter has no page yet.)
+#: wine rows and the shop, services.reservations.)
 OPTION_MODULES = {
     "admin.tastings": "tastings_enabled",  # réunions, vendeurs, ventes directes, fidélité réunions
     "admin.catalogues": "groups_enabled",  # catalogues for producer groups, "Ventes"
+    "admin.mailings": "newsletter_enabled",  # lettres d'information (issue 14)
 }
 
 

@@ -239,6 +239,31 @@ def customer_update(customer_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.customer_card", customer_id=customer_id))
 
 
+@bp.post("/clients/<int:customer_id>/lettre")
+def customer_newsletter(customer_id: int):  # type: ignore[no-untyped-def]
+    """The vigneron records a consent to the newsletter given on paper (source
+    "vigneron", field ``consent`` = "oui") or withdraws it (``consent`` = "non")."""
+    from models import utcnow
+    from services import mailings
+
+    customer = get_or_404(EstateCustomer, customer_id)
+    choice = request.form.get("consent", "")
+    if choice not in ("oui", "non"):
+        return _card(customer, _("Choisissez d'enregistrer ou de retirer l'accord du client."), 422)
+    before = mailings.consent_fields(customer)
+    if choice == "oui":
+        mailings.give_consent(customer, "vigneron", utcnow())
+    else:
+        mailings.withdraw_consent(customer, utcnow())
+    db.session.flush()
+    audit.record(db.session, g.estate.id, current_user, "customer.newsletter", customer, before,
+                 mailings.consent_fields(customer), "fiche client")
+    db.session.commit()
+    flash(_("L'accord du client pour la lettre d'information est enregistré.") if choice == "oui"
+          else _("L'accord du client pour la lettre d'information est retiré."), "success")
+    return redirect(url_for("admin.customer_card", customer_id=customer_id))
+
+
 @bp.get("/clients/<int:customer_id>/donnees.json")
 @writes_on_get  # the export is written to the audit log
 def customer_data(customer_id: int):  # type: ignore[no-untyped-def]

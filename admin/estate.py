@@ -39,6 +39,8 @@ def settings():  # type: ignore[no-untyped-def]
             setattr(estate, name, value.strip() if isinstance(value, str) else value)
         estate.video_url = (form.video_url.data or "").strip() or None
         estate.minimum_order_cents = form.minimum_order.cents or 0
+        if getattr(form.preparation_days, "days", None) is not None:  # issue 14, services.closing
+            estate.preparation_days = form.preparation_days.days
         _operator_switches(form, estate)
         db.session.commit()
         if old_logo and old_logo != estate.logo_path:

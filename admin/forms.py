@@ -124,12 +124,21 @@ class EstateForm(FlaskForm):
     sales_conditions_export = TextAreaField(_l("Conditions de vente — autres pays"), validators=[Optional(), Length(max=20000)])
     minimum_order = EurosField(_l("Minimum de commande (€)"))
     shipping_delay = StringField(_l("Délai d'expédition"), validators=[Optional(), Length(max=140)])
+    #: issue 14: counted in working days by services.closing (the expected shipping date)
+    preparation_days = StringField(_l("Délai de préparation (jours ouvrés)"), validators=[Optional(), Length(max=3)])
     mixing_allowed = BooleanField(_l("Autoriser le panachage (bouton +1)"))
     logo = FileField(_l("Logo (JPEG, PNG ou WebP, 8 Mo au plus)"))
     remove_logo = BooleanField(_l("Retirer le logo"))
     case_size = IntegerField(_l("Taille du carton panaché (bouteilles)"), validators=[InputRequired(_REQUIRED), NumberRange(1, 48, _l("Entre 1 et 48 bouteilles."))])
     #: the operator's switch (seed 000): shown to and honoured for platform admins only
     reservations_enabled = BooleanField(_l("Réservations de vins non disponibles"))
+
+    def validate_preparation_days(self, field: StringField) -> None:
+        """``field.days``: the number of working days, None when left empty (unchanged)."""
+        raw = (field.data or "").strip()
+        field.days = int(raw) if raw.isdigit() else None
+        if raw and (field.days is None or field.days > 60):
+            raise ValidationError(_l("Indiquez un nombre de jours ouvrés entre 0 et 60."))
 
     def validate_siret(self, field: StringField) -> None:
         from services.accounts import InvalidSiret, normalise_siret

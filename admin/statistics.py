@@ -4,33 +4,50 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 from flask_babel import gettext as _
-from jinja2_fragments.flask import render_block
 
 from admin import bp
 from models import db
-from services import statistics
+from services import charts, statistics
+from services.delivery import KIND_LABELS
+from services.orders import PAYMENT_LABELS
+from services.web import download
 
 
-def _year(offered: list[int]) -> tuple[int, str | None]:
-    """(the year asked for by ``?annee=``, or the current one; a French message when
-    the value is not one of the offered years)."""
-    default = statistics.current_year()
-    raw = (request.args.get("annee") or "").strip()
-    if not raw:
-        return default, None
-    if not (raw.isdigit() and len(raw) == 4):
-        return default, _("« %(value)s » n'est pas une année : voici les chiffres de %(year)s.",
-                          value=raw[:20], year=default)
-    if int(raw) not in offered:
-        return default, _("Aucune commande en %(asked)s : voici les chiffres de %(year)s.", asked=raw, year=default)
-    return int(raw), None
+def _period() -> tuple[statistics.Period, list[str]]:
+    """:raise nothing: a bad query string gives the default period and French messages."""
+    args = request.args
+    return statistics.parse_period(args.get("du"), args.get("au"), args.get("granularite"), args.get("annee"),
+                                   statistics.today())
+
+
+def _labels() -> dict[object, str]:
+    return {"particulier": _("Particuliers"), "professionnel": _("Professionnels"), "groupe": _("Groupes"),
+            "group_purchase": _("Achat groupé"), "fair": _("Salon"),
+            **{k: str(v) for k, v in KIND_LABELS.items()}, **{k: str(v) for k, v in PAYMENT_LABELS.items()}}
 
 
 @bp.get("/statistiques")
 def statistics_page():  # type: ignore[no-untyped-def]
     overview = statistics.overview(db.session, g.estate.id)
-    year, notice = _year(overview.years)
-    context = dict(overview=overview, stats=statistics.for_year(db.session, g.estate.id, year), notice=notice)
-    if request.htmx and request.htmx.target == "statistics":
-        return render_block("admin/statistics.html", "statistics", **context)
+    period, notices = _period()
+    stats = statistics.for_period(db.session, g.estate.id, period)
+    labels = _labels()
+    asked = request.args.get("granularite", "")
+    context = dict(
+        overview=overview, stats=stats, notices=notices, labels=labels,
+        granularity_asked=asked if asked in statistics.GRANULARITIES else "",  # "" is "Automatique"
+        presets=statistics.presets(statistics.today()),
+        series_chart=charts.columns([(statistics.bucket_label(r.start, period.granularity), r.net_ttc_cents)
+                                     for r in stats.series]),
+        type_chart=charts.rows([(labels[s.key], s.ttc_cents) for s in stats.breakdown.by_customer_type]),
+        payment_chart=charts.rows([(labels[s.key], s.ttc_cents) for s in stats.breakdown.by_payment]),
+    )
     return render_template("admin/statistics.html", **context)
+
+
+@bp.get("/statistiques.csv")
+def statistics_csv():  # type: ignore[no-untyped-def]
+    period, _notices = _period()
+    stats = statistics.for_period(db.session, g.estate.id, period)
+    filename = f"statistiques-{g.estate.slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return download(statistics.to_csv(stats, _labels()).encode("utf-8"), "text/csv", filename)

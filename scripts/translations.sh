@@ -24,7 +24,7 @@ extract() {
     mkdir -p "$(dirname "$output")"
     "${pybabel[@]}" extract \
         --mapping-file=babel.cfg \
-        --keyword=_l --keyword=lazy_gettext --keyword=lazy_ngettext:1,2 \
+        --keyword=_l --keyword=lazy_gettext --keyword=lazy_ngettext:1,2 --keyword=lazy_pgettext:1c,2 \
         --no-location --sort-output \
         --project=Chai --version=0.1.0 --copyright-holder="Chai contributors" \
         --output-file="$output" \

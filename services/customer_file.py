@@ -34,7 +34,12 @@ HEADERS = {
     "pays": "billing_country", "country": "billing_country",
     "type": "kind", "numero_client": "external_number", "numéro client": "external_number", "n° client": "external_number",
     "customer_number": "external_number", "notes": "notes",
+    # issue 14: consent to the newsletter, "oui" records it (source "import"); "non" or empty changes nothing
+    "newsletter": "newsletter", "lettre": "newsletter", "lettre_information": "newsletter",
+    "lettre d'information": "newsletter",
 }
+NEWSLETTER_YES = ("oui", "o", "yes", "y", "1", "x", "vrai", "true")
+NEWSLETTER_NO = ("", "non", "n", "no", "0", "faux", "false")
 FIELDS = ["email", "first_name", "last_name", "phone", "company", "billing_street", "billing_postcode",
           "billing_city", "billing_country", "kind", "external_number", "notes"]
 LIMITS = {"email": 254, "first_name": 80, "last_name": 80, "phone": 30, "company": 140, "billing_street": 200,
@@ -120,6 +125,9 @@ def _check(row: Row) -> None:
     kind = values.get("kind", "").lower()
     if kind and kind not in ("particulier", "professionnel", "pro"):
         row.errors.append(f"Ligne {row.line} : type « {kind[:20]} » inconnu (particulier ou professionnel).")
+    if values.get("newsletter", "").lower() not in NEWSLETTER_YES + NEWSLETTER_NO:
+        row.errors.append(f"Ligne {row.line} : lettre d'information « {values['newsletter'][:20]} » : "
+                          "indiquez oui ou non.")
     for name, limit in LIMITS.items():
         if len(values.get(name, "")) > limit:
             row.errors.append(f"Ligne {row.line} : le champ {name} dépasse {limit} caractères.")
@@ -151,6 +159,11 @@ def apply(session: Session, estate_id: int, rows: list[Row]) -> tuple[int, int]:
                 setattr(customer, name, value)
             elif value and row.merged_into is None and name != "notes":
                 setattr(customer, name, value)
+        if row.values.get("newsletter", "").lower() in NEWSLETTER_YES:
+            from models import utcnow
+            from services.mailings import give_consent
+
+            give_consent(customer, "import", utcnow())
     session.flush()
     return created, updated
 

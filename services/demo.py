@@ -573,6 +573,10 @@ USERS: tuple[dict[str, Any], ...] = (
 # "user" is a USERS key (the email and names are copied from the account) or None for a
 # customer imported from the estate's existing file; "price_list" names a list.
 
+from datetime import datetime, timezone  # noqa: E402 — issue 14: the demo's newsletter consent
+
+DEMO_CONSENT_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
+
 CUSTOMERS: tuple[dict[str, Any], ...] = (
     {"estate": VERNETTE_SLUG, "user": "particulier", "kind": CustomerKind.PARTICULIER,
      "external_number": "C-00042", "notes": "Commande chaque année pour les fêtes."},
@@ -585,7 +589,9 @@ CUSTOMERS: tuple[dict[str, Any], ...] = (
     {"estate": VERNETTE_SLUG, "user": None, "kind": CustomerKind.PARTICULIER,
      "email": "bernard.lacroix@exemple.fr", "first_name": "Bernard", "last_name": "Lacroix",
      "external_number": "C-00007", "price_list": GROUP,
-     "notes": "Client depuis 1998, repris du fichier de l'ancien logiciel de caisse."},
+     "notes": "Client depuis 1998, repris du fichier de l'ancien logiciel de caisse.",
+     # issue 14: agreed on paper to the newsletter (noted by the vigneron)
+     "newsletter_consent_at": DEMO_CONSENT_AT, "newsletter_consent_source": "vigneron"},
     {"estate": VERNETTE_SLUG, "user": None, "kind": CustomerKind.PROFESSIONNEL,
      "email": "contact@bouchon-des-canuts.example", "first_name": "Martine",
      "last_name": "Perrin", "external_number": "P-00121", "discount_bp": 300,
@@ -721,10 +727,31 @@ def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool =
         rows = [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
         if platform:
             rows.append(_add_platform(session, estates))
+            _add_news(session, estates[VERNETTE_SLUG], users["particulier"])  # issue 14 (not in the tests' template)
         if tastings:
             seller = _add_tastings(session, estates[VERNETTE_SLUG], users["particulier"])
             rows.append(("Conseillère — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
         return rows
+
+
+def _add_news(session: Session, estate: Estate, follower: User) -> None:
+    """Issue 14: two actualités of La Vernette (one for its customers only), followed by
+    the demo customer."""
+    from datetime import timedelta
+
+    from models import Follow, News, utcnow
+
+    now = utcnow()
+    session.add(Follow(estate_id=estate.id, user_id=follower.id, created_at=now - timedelta(days=60)))
+    session.add_all([
+        News(estate_id=estate.id, title="Les vendanges sont terminées",
+             body_html="<p>Une belle récolte cette année : des <strong>syrahs</strong> bien mûres et "
+                       "des blancs frais. Rendez-vous au caveau pour goûter les premiers jus.</p>",
+             published_at=now - timedelta(days=12)),
+        News(estate_id=estate.id, title="Vente privée de fin d'année", customers_only=True,
+             body_html="<p>Pour nos clients : 10 % sur les cartons panachés jusqu'au 20 décembre.</p>",
+             published_at=now - timedelta(days=3)),
+    ])
 
 
 def _add_platform(session: Session, estates: dict[str, Estate]) -> tuple[str, str, str]:

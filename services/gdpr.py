@@ -20,7 +20,12 @@ def export(session: Session, customer: EstateCustomer) -> dict:
         "client": {name: getattr(customer, name) for name in (
             "email", "first_name", "last_name", "phone", "company", "billing_street", "billing_postcode",
             "billing_city", "billing_country", "shipping_street", "shipping_postcode", "shipping_city",
-            "shipping_country", "external_number", "notes", "loyalty_balance_cents")} | {"kind": customer.kind.value},
+            "shipping_country", "external_number", "notes", "loyalty_balance_cents")} | {"kind": customer.kind.value}
+        | {"lettre_information": {  # issue 14: the newsletter consent, its date and source
+            "accord_le": customer.newsletter_consent_at.isoformat() if customer.newsletter_consent_at else None,
+            "source": customer.newsletter_consent_source,
+            "desabonne_le": (customer.newsletter_unsubscribed_at.isoformat()
+                             if customer.newsletter_unsubscribed_at else None)}},
         "commandes": [{"numero": o.number, "date": o.created_at.isoformat(), "statut": o.status.value,
                        "total_ttc_cents": o.total_ttc_cents, "livraison": o.delivery_label,
                        "adresse_livraison": " ".join(filter(None, (o.shipping_street, o.shipping_postcode, o.shipping_city)))}
@@ -38,6 +43,9 @@ def anonymise(session: Session, customer: EstateCustomer) -> None:
                  "shipping_street", "shipping_postcode", "shipping_city", "notes", "external_number"):
         setattr(customer, name, "")
     customer.email, customer.user_id, customer.referral_code = placeholder, None, None
+    # no newsletter to an erased customer (services.mailings also skips .invalid addresses)
+    customer.newsletter_consent_at, customer.newsletter_consent_source = None, ""
+    customer.newsletter_unsubscribed_at = None
     for order in session.scalars(select(Order).where(Order.customer_id == customer.id)):
         order.email, order.phone, order.customer_note = placeholder, "", ""
         order.shipping_name = order.shipping_street = order.shipping_postcode = order.shipping_city = ""

@@ -50,6 +50,9 @@ from sqlalchemy.orm import Session
 
 from models import JobRun, db, utcnow
 from services import database, distributions, group_purchases, mail, ratelimit, reconciliation, subscriptions
+from services import news  # issue 14: news digests
+from services import facebook  # issue 14: Facebook pages' posts as news
+from services import mailings  # issue 14: newsletters
 from services.templating import PARIS
 from services.tenancy import allow_all_estates
 
@@ -102,6 +105,12 @@ JOBS: list[Job] = [
     Job("bill-subscriptions", CronTrigger(month="1,4,7,10", day=1, hour=6, minute=0, timezone=PARIS),
         subscriptions.bill_due),
     Job("remind-subscriptions", CronTrigger(hour=7, minute=0, timezone=PARIS), subscriptions.remind_due),
+    # issue 14: news digests to followers ("à chaque actualité", chaque semaine, chaque mois)
+    Job("news-each", every(minutes=5), news.send_each),
+    Job("news-weekly", CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=PARIS), news.send_weekly),
+    Job("news-monthly", CronTrigger(day=1, hour=8, minute=0, timezone=PARIS), news.send_monthly),
+    Job("facebook-import", every(minutes=30), facebook.import_all),  # issue 14: linked pages' posts as news
+    Job("mailings", every(minutes=1), mailings.run_job),  # issue 14: newsletters, MAILING_BATCH_PER_MINUTE a run
 ]
 
 

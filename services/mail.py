@@ -159,6 +159,25 @@ def queue_template(
     )
 
 
+class _Verbatim(str):
+    """An extra header written as is, on one line (RFC 5322 allows 998 characters).
+    Flask-Mail's SMTP policy would RFC 2047-encode a long value without spaces, and a
+    List-Unsubscribe URL must stay a plain URL in angle brackets (RFC 2369, 8058) for
+    mail clients to offer the one-click unsubscribe. The policy calls ``fold`` on any
+    value that has a ``name`` (email.policy.EmailPolicy._fold)."""
+
+    name = ""
+
+    @classmethod
+    def of(cls, name: str, value: str) -> "_Verbatim":
+        header = cls(value.replace("\r", " ").replace("\n", " "))  # no header injection
+        header.name = name
+        return header
+
+    def fold(self, *, policy) -> str:  # type: ignore[no-untyped-def]
+        return f"{self.name}: {self}{policy.linesep}"
+
+
 def flask_mail_sender(message: OutboxMessage, attachments: list[Attachment]) -> None:
     from flask import current_app
     from flask_mail import Message
@@ -169,7 +188,8 @@ def flask_mail_sender(message: OutboxMessage, attachments: list[Attachment]) -> 
         recipients=[message.recipient],
         body=message.body_text,
         html=message.body_html or None,
-        extra_headers=json.loads(message.headers) if message.headers else None,
+        extra_headers={name: _Verbatim.of(name, value) for name, value in json.loads(message.headers).items()}
+        if message.headers else None,
     )
     for filename, content_type, content in attachments:
         msg.attach(filename, content_type, content)

@@ -42,7 +42,7 @@ from models import (
     Wine,
 )
 from services import cart as carts
-from services import delivery, invoicing, loyalty, mail, promotion_store, referrals, reservations, vouchers
+from services import closing, delivery, invoicing, loyalty, mail, promotion_store, referrals, reservations, vouchers
 from services import quote as quoting
 from services.sequences import take_next
 
@@ -138,6 +138,7 @@ class CheckoutData:
     shipping_city: str = ""
     shipping_country: str = "FR"
     note: str = ""
+    newsletter: bool = False  #: the checkout's box "recevoir la lettre d'information" (issue 14)
 
 
 def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[PaymentMode]:
@@ -229,6 +230,11 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         raise CartNotOrderable([carts.Problem("empty")])
     if view.problems:
         raise CartNotOrderable(view.problems)
+    if seller_user_id is None:  # a seller's home tasting still takes orders, delivered with it
+        stop = closing.refusal(session, estate.id, closing.paris_day(now))
+        if stop is not None:
+            raise CartNotOrderable([carts.Problem("closed", {
+                "start": f"{stop.starts_on:%d/%m/%Y}", "end": f"{stop.ends_on:%d/%m/%Y}", "message": stop.message})])
     if options is None:
         options = delivery.options_for(session, estate, delivery.DeliveryContext(now=now, group_purchase_id=group_purchase_id))
     option = next((o for o in options if o.key == data.delivery_key), None)
@@ -263,6 +269,10 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     except reservations.ReservationFull as exc:
         raise CartNotOrderable([carts.Problem("reservation_full", {"name": exc.wine_name, "n": exc.left})]) from exc
     customer = _customer_file_entry(session, estate, user, data, view.pricing.customer if view.pricing else None)
+    if data.newsletter:  # a ticked box gives consent (source "commande"); an unticked one never withdraws
+        from services.mailings import give_consent
+
+        give_consent(customer, "commande", now)
     billing_name = f"{data.first_name} {data.last_name}".strip()
     order = Order(
         estate_id=estate.id,
@@ -411,9 +421,34 @@ def _context(estate: Estate, order: Order, public_url: str) -> dict:
             "payment_label": PAYMENT_LABELS[order.payment_mode] if order.total_ttc_cents else _l("Offerte")}
 
 
+#: Deliveries the estate sends (an expected shipping date) or hands over at the estate
+#: (ready from a date); fairs, pickup points, distributions and tastings have their own dates.
+SHIPPED_KINDS = frozenset({DeliveryKind.HOME, DeliveryKind.GROUP})
+READY_KINDS = frozenset({DeliveryKind.PICKUP, DeliveryKind.HAND})
+
+
+@dataclass(frozen=True)
+class ExpectedDispatch:
+    ships: bool  #: shipped (True) or ready at the estate (False) from ``day``
+    day: object  #: a date
+    message: str  #: the closing period's message to mention ("" : none)
+
+
+def expected_dispatch(session: Session, estate: Estate, order: Order) -> ExpectedDispatch | None:
+    """When the order is expected to leave (services.closing: preparation days, public
+    holidays, closing periods), for its emails and its page. None: a delivery with its
+    own date."""
+    if order.delivery_kind not in SHIPPED_KINDS | READY_KINDS:
+        return None
+    expected = closing.expectation(session, estate, order.created_at)
+    return ExpectedDispatch(order.delivery_kind in SHIPPED_KINDS, expected.day,
+                            expected.period.message if expected.period is not None else "")
+
+
 def _queue_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
     customer = session.get(EstateCustomer, order.customer_id)
     context = _context(estate, order, public_url)
+    context.update(expected=expected_dispatch(session, estate, order))
     context.update(loyalty_credit=loyalty.expected_credit(estate, order, customer),
                    loyalty_balance=customer.loyalty_balance_cents)
     mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
@@ -427,6 +462,7 @@ def _queue_confirmation(session: Session, estate: Estate, order: Order, public_u
 
 def resend_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
     context = _context(estate, order, public_url)
+    context.update(expected=expected_dispatch(session, estate, order))
     mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
                         subject=f"{estate.name} - Confirmation de commande {order.number}",
                         attachments=[f"order_form:{order.id}"], **context)

@@ -14,7 +14,7 @@ bp = Blueprint("shop", __name__, url_prefix="/<estate_slug>")
 #: slugs an estate may not take, because platform URLs use them
 RESERVED_SLUGS = frozenset(
     {"compte", "gestion", "plateforme", "static", "age", "langue", "api", "admin", "uploads",
-     "favicon.ico", "robots.txt", "groupes"}
+     "favicon.ico", "robots.txt", "groupes", "desabonnement"}
 )
 
 from shop import account, cart, checkout, estate, payments, referral, site  # noqa: E402,F401
@@ -22,3 +22,6 @@ from shop import fairs  # noqa: E402,F401 — issue 10: a fair's invitation page
 from shop import group_purchases  # noqa: E402,F401 — issue 10: achat groupé (request, link, group mode)
 from shop.groups import groups_bp  # noqa: E402,F401 — issue 11: producer groups, /groupes/…
 from shop import tastings  # noqa: E402,F401 — issue 12: a tasting's invitation link, tasting mode, "Mes cadeaux"
+from shop import news  # noqa: E402,F401 — issue 14: actualités, « Suivre », désabonnement
+from shop import unsubscribe  # noqa: E402,F401 — issue 14: one-click unsubscribe from a newsletter
+from shop import order_button  # noqa: E402,F401 — issue 14: « Commander » buttons for the estate's own site

@@ -275,6 +275,29 @@ def addresses(customer_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("account.overview"))
 
 
+@account_bp.post("/lettre/<int:customer_id>")
+@login_required
+def newsletter_consent(customer_id: int):  # type: ignore[no-untyped-def]
+    """"Recevoir la lettre d'information" of one estate (issue 14): ticked gives consent
+    (source "compte"), unticked withdraws it. :raise 404: not the user's own line."""
+    from services import audit, mailings
+
+    if not FlaskForm().validate_on_submit():
+        flash(_("Le formulaire a expiré. Rechargez la page et recommencez."), "error")
+        return redirect(url_for("account.overview"))
+    wanted = request.form.get("newsletter") in ("1", "y", "on")
+    changed = mailings.set_own_consent(db.session, current_user, customer_id, wanted, utcnow())
+    if changed is None:
+        abort(404)
+    customer, before = changed
+    audit.record(db.session, customer.estate_id, current_user, "customer.newsletter", customer, before,
+                 mailings.consent_fields(customer), "espace client")
+    db.session.commit()
+    flash(_("Vous recevrez la lettre d'information de ce domaine.") if wanted
+          else _("Vous ne recevrez plus la lettre d'information de ce domaine."), "success")
+    return redirect(url_for("account.overview"))
+
+
 # ------------------------------------------------------------------ security page
 
 

@@ -16,7 +16,7 @@ from jinja2_fragments.flask import render_blocks
 
 from models import Wine, db, utcnow
 from services import cart as carts
-from services import catalogue, orders, page_cache, promotion_store, ratelimit
+from services import catalogue, closing, orders, page_cache, promotion_store, ratelimit
 from services.ratelimit import limiter
 from services.tenancy import get_owned
 from shop import bp
@@ -98,6 +98,12 @@ def current_view(*, with_promotions: bool = True) -> carts.CartView:
                             with_promotions=with_promotions)
 
 
+def closed_message(starts: str, ends: str, message: str) -> str:
+    """A closing period that stops orders (services.closing.refusal), in the visitor's words."""
+    return _("Le domaine est fermé du %(start)s au %(end)s et ne prend pas de commandes pendant cette "
+             "période. %(message)s", start=starts, end=ends, message=message)
+
+
 def problem_message(problem: carts.Problem) -> str:
     from services.templating import euros
 
@@ -114,6 +120,7 @@ def problem_message(problem: carts.Problem) -> str:
         "case": lambda: _("Les cartons panachés sont de %(n)s bouteilles : ajoutez encore %(missing)s bouteille(s).", **params),
         "minimum": lambda: _("Le minimum de commande est de %(amount)s : il manque %(missing)s.", **params),
         "empty": lambda: _("Votre panier est vide."),
+        "closed": lambda: closed_message(params["start"], params["end"], params["message"]),
     }[problem.code]()
 
 
@@ -159,6 +166,9 @@ def add(wine_id: int):  # type: ignore[no-untyped-def]
     if quantity is None:
         wine = carts.wine_for_cart(db.session, g.estate_id, wine_id, price_list_id)
         error = CART_MESSAGES["quantity"]({})
+    elif (stop := closing.refusal(db.session, g.estate_id, closing.today())) is not None:
+        wine = carts.wine_for_cart(db.session, g.estate_id, wine_id, price_list_id)
+        error = closed_message(f"{stop.starts_on:%d/%m/%Y}", f"{stop.ends_on:%d/%m/%Y}", stop.message)
     else:
         rules = carts.CartRules(g.estate_id, estate.mixing_allowed, estate.reservations_enabled)
         now = utcnow()

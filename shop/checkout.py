@@ -174,7 +174,7 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         shipping_postcode=(form.shipping_postcode.data or "").strip(),
         shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
         note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0, referral_code=referral_code(),
-        points=_points(form))
+        points=_points(form), newsletter=bool(form.newsletter.data) and g.estate.newsletter_enabled)
 
 
 def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ignore[no-untyped-def]
@@ -270,9 +270,11 @@ def _own_order(number: str) -> Order:
 def order(number: str):  # type: ignore[no-untyped-def]
     order = _own_order(number)
     payment = order.payments[-1] if order.payments else None
+    waiting = order.status.value in ("pending_payment", "paid", "preparing")  # not yet sent, nor cancelled
     return render_template("shop/order.html", order=order, estate=g.estate, payment=payment,
                            status_label=orders.STATUS_LABELS[order.status],
-                           payment_label=orders.PAYMENT_LABELS[order.payment_mode])
+                           payment_label=orders.PAYMENT_LABELS[order.payment_mode],
+                           expected=orders.expected_dispatch(db.session, g.estate, order) if waiting else None)
 
 
 @bp.post("/commande/<number>/payer")

@@ -65,6 +65,8 @@ class CheckoutForm(FlaskForm):
                                      validators=[DataRequired(_l("Vous devez accepter les conditions de vente."))])
     adult = BooleanField(_l("Je certifie avoir 18 ans ou plus"),
                          validators=[DataRequired(_l("La vente d'alcool est interdite aux mineurs."))])
+    #: unticked by default; the template's label names the estate (issue 14)
+    newsletter = BooleanField(_l("Je souhaite recevoir la lettre d'information du domaine"), default=False)
 
     def validate_shipping_street(self, field: StringField) -> None:
         if self.ship_elsewhere.data and self.delivery.data == "home":

@@ -8,8 +8,9 @@ from flask import abort, g, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import CustomerKind, Estate, db
-from services import catalogue, friends, page_cache
+from models import CustomerKind, Estate, db, utcnow
+from services import catalogue, closing, friends, page_cache
+from services import news  # issue 14: the estate's latest news
 from services.tenancy import scope_to_estate
 from shop import bp
 from shop.cart import badge_count
@@ -70,6 +71,27 @@ def _visitor_price_list():  # type: ignore[no-untyped-def]
     return catalogue.price_list_for(db.session, g.estate, user)
 
 
+def closing_banner() -> closing.Banner | None:
+    """The estate's closing period in force today (Paris), read once per request; the
+    shop's templates call it (shop/_closing_banner.html) and the kept pages' keys hold it."""
+    if "closing_banner" not in g:
+        g.closing_banner = closing.banner(db.session, g.estate_id, closing.today())
+    return g.closing_banner
+
+
+@bp.context_processor
+def _closing_banner() -> dict:
+    return {"closing_banner": closing_banner}
+
+
+def latest_news() -> tuple[news.ShownNews, ...]:
+    """The estate page's latest public news (issue 14), read once per request by Core:
+    part of the kept page's key."""
+    if "latest_news" not in g:
+        g.latest_news = news.latest_public(db.session, g.estate_id, utcnow())
+    return g.latest_news
+
+
 def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     """Everything an anonymous visitor's shop page shows, for services.page_cache: the
     estate, the list anonymous visitors buy from (catalogue.price_list_for without a
@@ -77,9 +99,10 @@ def _anonymous_key(endpoint: str, wine_id: int | None = None) -> tuple | None:
     estate_rows: catalogue.EstateRows = g.anonymous_rows
     price_list = estate_rows.price_list
     if wine_id is None:  # wines and friends: JSON texts read with the estate (friends.estate_page_rows)
-        return (endpoint, estate_rows.estate, price_list, estate_rows.wines, g.friends_json)
+        return (endpoint, estate_rows.estate, price_list, estate_rows.wines, g.friends_json, closing_banner(),
+                latest_news())
     rows = catalogue.wine_page_rows(db.session, estate_rows.estate_id, price_list[0], wine_id) if price_list else ()
-    return (endpoint, estate_rows.estate, price_list, rows) if rows else None
+    return (endpoint, estate_rows.estate, price_list, rows, closing_banner()) if rows else None
 
 
 @bp.get("/")
@@ -91,7 +114,9 @@ def page():  # type: ignore[no-untyped-def]
         shown = (friends.shown_from_json(kept_friends) if kept_friends is not None
                  else friends.shown(db.session, g.estate.id))
         return render_template("shop/estate.html", estate=g.estate, price_list=price_list,
-                               groups=catalogue.group_by_colour(lines), friends=shown, **context)
+                               groups=catalogue.group_by_colour(lines), friends=shown, latest_news=latest_news(),
+                               following=news.follow_of(db.session, g.estate.id, current_user.id) is not None
+                               if current_user.is_authenticated else False, **context)
 
     if getattr(g, "anonymous_rows", None) is None or not page_cache.applies():
         return render()

@@ -12,7 +12,9 @@ from models import Estate, db
 from services import uploads
 from shop import site_bp
 
-AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "site.mangopay_hook", "static"}
+AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "site.mangopay_hook", "static",
+                        # issue 14: links from an email, no wine sold
+                        "site.unsubscribe_newsletter", "site.news_unsubscribe"}
 
 
 def url_is_local(target: str | None) -> bool:

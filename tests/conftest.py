@@ -68,6 +68,7 @@ def make_app(database: TestDatabase | Path, **overrides: object) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 9,  # discard; tests that read mail use the smtp fixture
+        "FACEBOOK_GRAPH_URL": "http://127.0.0.1:9/v21.0",  # refused: never Facebook; tests/fake_graph.py serves it
         "MAIL_SEND_ON_REQUEST": False,
         "PUBLIC_URL": "http://shop.test",
         "RATELIMIT_ENABLED": False,  # tests log in often; tests/integration/test_rate_limits.py turns it on

@@ -24,6 +24,8 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
     buyer.post(f"/{slug}/panier/ajouter/{wine_id}", data={"quantity": "6"})
     assert buyer.post(f"/{slug}/commande", data=checkout_form(token="bad-input", email="bad@input.example")).status_code == 302
     from models import EstateFriend, EstateStaff, Reward, RewardRule, Tasting
+    from models import News  # issue 14
+    from models import Mailing  # issue 14: a draft newsletter (test_isolation._mailing_at)
     from tests.integration.test_isolation import _tastings_at
 
     _tastings_at(app, slug)  # issue 12: a tasting, a rule, a reward to choose; issue 13: a friend
@@ -35,6 +37,10 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
                "reward_id": session.scalars(select(Reward.id).where(Reward.estate_id == estate_id)).first(),
                "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),
                "friend_id": session.scalars(select(EstateFriend.id).where(EstateFriend.estate_id == estate_id)).first(),
+               "closing_period_id": 999_999,  # issue 14
+               "news_id": session.scalars(select(News.id).where(News.estate_id == estate_id)).first(),  # issue 14
+               "follow_id": 999_999,  # issue 14: the vigneron follows no estate
+               "mailing_id": session.scalars(select(Mailing.id).where(Mailing.estate_id == estate_id)).first(),  # issue 14
                "wine_id": session.scalars(select(Wine.id).where(Wine.estate_id == estate_id)).first(),
                "price_list_id": session.scalars(select(PriceList.id).where(PriceList.estate_id == estate_id)).first(),
                "order_id": session.scalars(select(Order.id).where(Order.estate_id == estate_id)).first(),
@@ -56,7 +62,8 @@ def _urls(app, slug: str) -> list[tuple[str, str]]:
         if rule.arguments - {"estate_slug", "wine_id", "price_list_id", "token", "order_id", "number", "promotion_id",
                              "customer_id", "import_id", "estate_fair_id", "pickup_point_id", "group_id",
                              "request_id", "catalogue_id", "distribution_id", "reference", "tasting_id",
-                             "tasting_token", "rule_id", "reward_id", "staff_id", "friend_id",
+                             "tasting_token", "rule_id", "reward_id", "staff_id", "friend_id", "closing_period_id",
+                             "news_id", "follow_id", "mailing_id",
                              "estate_id", "plan_id", "invoice_id", "user_id", "lead_id"}:
             raise AssertionError(f"teach this test the arguments of {rule}")
         values = {"estate_slug": slug, "token": "x", **ids}

@@ -22,6 +22,7 @@ CUSTOMER = "client@chai.example"
 NAV_LINKS = {
     "tastings_enabled": ("/reunions", "/fidelite/reunions"),
     "groups_enabled": ("/catalogues", "/ventes"),
+    "newsletter_enabled": ("/lettres",),  # issue 14: lettres d'information
 }
 
 
@@ -64,7 +65,7 @@ def _links_shown(client, slug: str, option: str) -> list[bool]:  # type: ignore[
 
 
 def _main_page(option: str) -> str:
-    return {"tastings_enabled": "/reunions", "groups_enabled": "/catalogues"}[option]
+    return {"tastings_enabled": "/reunions", "groups_enabled": "/catalogues", "newsletter_enabled": "/lettres"}[option]
 
 
 @pytest.mark.parametrize("option", sorted(OPTION_MODULES.values()))
@@ -73,23 +74,23 @@ def test_an_option_switched_off_gives_404_and_hides_its_links_for_that_estate_on
     vernette, rozel = _manager(app, VERNETTE), _manager(app, ROZEL)
     main = _main_page(option)
     assert vernette.get(f"/gestion/{VERNETTE}{main}").status_code == 200
-    assert _links_shown(vernette, VERNETTE, option) == [True, True]
+    assert _links_shown(vernette, VERNETTE, option) == [True] * len(NAV_LINKS[option])
 
     _switch(app, VERNETTE, option, False)
     for method, url in _admin_urls(app, VERNETTE, module):
         assert vernette.open(url, method=method, data={"name": "x"}).status_code == 404, f"{method} {url}"
-    assert _links_shown(vernette, VERNETTE, option) == [False, False]
+    assert _links_shown(vernette, VERNETTE, option) == [False] * len(NAV_LINKS[option])
     assert vernette.get(f"/gestion/{VERNETTE}/").status_code == 200  # the rest of the back office
     assert vernette.get(f"/gestion/{VERNETTE}/amis").status_code == 200
     assert rozel.get(f"/gestion/{ROZEL}{main}").status_code == 200  # the other estate: untouched
-    assert _links_shown(rozel, ROZEL, option) == [True, True]
+    assert _links_shown(rozel, ROZEL, option) == [True] * len(NAV_LINKS[option])
     operator = visitor(app)
     login(operator, "operateur@chai.example")
     assert operator.get(f"/gestion/{VERNETTE}{main}").status_code == 404  # off for everyone
 
     _switch(app, VERNETTE, option, True)
     assert vernette.get(f"/gestion/{VERNETTE}{main}").status_code == 200
-    assert _links_shown(vernette, VERNETTE, option) == [True, True]
+    assert _links_shown(vernette, VERNETTE, option) == [True] * len(NAV_LINKS[option])
 
 
 def _a_tasting(app, slug: str) -> str:  # type: ignore[no-untyped-def]

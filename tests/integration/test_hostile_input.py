@@ -227,8 +227,11 @@ class World:
             return [self.platform[arg], *extra, 999_999]
         if arg in ("order_id", "promotion_id", "import_id", "invoice_id", "wine_id", "price_list_id", "customer_id",
                    "estate_fair_id", "pickup_point_id", "group_id", "request_id", "catalogue_id", "distribution_id",
-                   "tasting_id", "rule_id", "reward_id", "staff_id", "tasting_token", "friend_id"):
+                   "tasting_id", "rule_id", "reward_id", "staff_id", "tasting_token", "friend_id",
+                   "closing_period_id", "news_id", "mailing_id"):
             return [self.objects[own_slug][arg], self.objects[other_slug][arg], 999_999]
+        if arg == "follow_id":  # issue 14: the demo customer's follow of La Vernette (its own, for that role)
+            return [self.objects[OWN][arg], 999_999]
         if arg == "reference":  # a group basket's payment (issue 11): none of these roles' own
             return ["GRP-000001", "x"]
         if arg == "number":
@@ -614,6 +617,20 @@ def test_a_nul_character_anywhere_in_a_request_is_refused_on_every_database(app)
     with session_for(app) as session:
         from models import Estate
         assert session.scalars(select(Estate.name).where(Estate.slug == OWN)).one() == "Domaine de la Vernette"
+
+
+def test_an_id_beyond_the_database_integer_is_a_404_on_every_database(app):
+    """PostgreSQL's INTEGER stops at 2³¹ − 1: a larger id sent to it is a DataError (a
+    500). Every ``<int:…>`` of the URL map stops there (app._DatabaseId)."""
+    staff = visitor(app)
+    login(staff, ROLES["staff"])
+    assert staff.get(f"/{OWN}/vin/99999999999999999999").status_code == 404
+    assert staff.get(f"/{OWN}/vin/2147483648").status_code == 404
+    assert staff.get(f"/gestion/{OWN}/commandes/2147483648").status_code == 404
+    from werkzeug.routing import IntegerConverter
+    converters = [c for rule in app.url_map.iter_rules() for c in rule._converters.values()
+                  if isinstance(c, IntegerConverter)]
+    assert converters and all(c.max == 2**31 - 1 for c in converters)
 
 
 def _parse(html: str) -> list[tuple[str, Form]]:

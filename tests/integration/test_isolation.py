@@ -12,6 +12,9 @@ from models import GroupPurchase, GroupPurchaseRequest  # noqa: I001 — issue 1
 from models import Catalogue, Distribution, GroupCatalogue  # noqa: I001 — issue 11
 from models import EstateStaff, Reward, RewardRule, Tasting  # noqa: I001 — issue 12
 from models import EstateFriend  # noqa: I001 — issue 13
+from models import ClosingPeriod  # noqa: I001 — issue 14
+from models import Follow, News  # noqa: I001 — issue 14: actualités, « Suivre »
+from models import Mailing  # noqa: I001 — issue 14: lettres d'information
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -60,6 +63,13 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "staff_id": session.scalars(select(EstateStaff.id).where(EstateStaff.estate_id == estate_id)).first(),
         # issue 13: one of the estate's "amis vignerons"
         "friend_id": session.scalars(select(EstateFriend.id).where(EstateFriend.estate_id == estate_id)).first(),
+        # issue 14: one of the estate's closing periods (_closing_at)
+        "closing_period_id": session.scalars(select(ClosingPeriod.id).where(ClosingPeriod.estate_id == estate_id)).first(),
+        # issue 14: one of the estate's news (_news_at)
+        "news_id": session.scalars(select(News.id).where(News.estate_id == estate_id)).first(),
+        "follow_id": session.scalars(select(Follow.id).where(Follow.estate_id == estate_id)).first(),
+        # issue 14: one of the estate's newsletters (_mailing_at)
+        "mailing_id": session.scalars(select(Mailing.id).where(Mailing.estate_id == estate_id)).first(),
     }
 
 
@@ -179,6 +189,52 @@ def _tastings_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
             secret_key="k", public_url="http://localhost")
         session.commit()
     _friends_at(app, slug)
+    _closing_at(app, slug)
+    _news_at(app, slug)
+    _mailing_at(app, slug)
+
+
+def _news_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a published public news item of the estate, and the demo customer
+    following the estate, once."""
+    from datetime import timedelta
+
+    from models import User, utcnow
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[slug]
+        if session.scalars(select(News.id).where(News.estate_id == estate_id)).first() is None:
+            session.add(News(estate_id=estate_id, title=f"Actualité de test {slug}", body_html="<p>Test.</p>",
+                             published_at=utcnow() - timedelta(days=1)))
+            customer = session.scalars(select(User.id).where(User.email == "client@chai.example")).one()
+            session.add(Follow(estate_id=estate_id, user_id=customer))
+            session.commit()
+
+
+def _mailing_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a draft newsletter of the estate, once."""
+    from models import Mailing
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[slug]
+        if session.scalars(select(Mailing.id).where(Mailing.estate_id == estate_id)).first() is None:
+            session.add(Mailing(estate_id=estate_id, subject=f"Lettre de test {slug}", body_html="<p>Test.</p>"))
+            session.commit()
+
+
+def _closing_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a closing period of the estate, months ahead (it changes no order), once."""
+    from datetime import timedelta
+
+    from services import closing
+
+    with session_for(app) as session:
+        estate_id = _estate_ids(session)[slug]
+        if session.scalars(select(ClosingPeriod.id).where(ClosingPeriod.estate_id == estate_id)).first() is None:
+            start = closing.today() + timedelta(days=200)
+            session.add(ClosingPeriod(estate_id=estate_id, starts_on=start, ends_on=start + timedelta(days=10),
+                                      message="Fermeture de test.", orders_taken=True))
+            session.commit()
 
 
 def _friends_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
