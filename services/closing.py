@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, select
 from sqlalchemy.orm import Session
 
 from models import ClosingPeriod, Estate
@@ -106,13 +106,6 @@ def period_to_mention(order_day: date, shipping_day: date, periods: Iterable[Spa
 
 # -- the estate's periods --------------------------------------------------------------
 
-def active(session: Session, estate_id: int, day: date) -> ClosingPeriod | None:
-    """The estate's period in force on ``day`` (Paris date), if any."""
-    return session.scalars(select(ClosingPeriod).where(
-        ClosingPeriod.estate_id == estate_id, ClosingPeriod.starts_on <= day, ClosingPeriod.ends_on >= day)
-        .order_by(ClosingPeriod.starts_on).limit(1)).first()
-
-
 def upcoming(session: Session, estate_id: int, day: date) -> list[ClosingPeriod]:
     """The estate's periods not over on ``day`` (in force or to come), first first."""
     return list(session.scalars(select(ClosingPeriod).where(
@@ -137,15 +130,23 @@ class Banner:
     orders_taken: bool
 
 
+_PERIOD = ClosingPeriod.__table__
+#: the period in force on a day: Core, built once (every shop page and add to cart reads it)
+_IN_FORCE = (select(_PERIOD.c.id, _PERIOD.c.starts_on, _PERIOD.c.ends_on, _PERIOD.c.message, _PERIOD.c.orders_taken)
+             .where(_PERIOD.c.estate_id == bindparam("estate_id"), _PERIOD.c.starts_on <= bindparam("day", type_=Date),
+                    _PERIOD.c.ends_on >= bindparam("day", type_=Date))
+             .order_by(_PERIOD.c.starts_on).limit(1))
+
+
 def banner(session: Session, estate_id: int, day: date) -> Banner | None:
-    period = active(session, estate_id, day)
-    return None if period is None else Banner(period.id, period.starts_on, period.ends_on, period.message,
-                                              period.orders_taken)
+    """The estate's period in force on ``day`` (Paris date), if any."""
+    row = session.connection().execute(_IN_FORCE, {"estate_id": estate_id, "day": day}).first()
+    return None if row is None else Banner(*row)
 
 
-def refusal(session: Session, estate_id: int, day: date) -> ClosingPeriod | None:
+def refusal(session: Session, estate_id: int, day: date) -> Banner | None:
     """The period in force on ``day`` if it stops orders (None: orders are taken)."""
-    period = active(session, estate_id, day)
+    period = banner(session, estate_id, day)
     return period if period is not None and not period.orders_taken else None
 
 

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,16 +117,20 @@ class ShownNews:
         return FACEBOOK_POST_URL.format(self.facebook_post_id) if self.facebook_post_id else None
 
 
+_NEWS = News.__table__
+#: the estate page's latest public items: Core, built once (every estate page reads it)
+_LATEST = (select(_NEWS.c.id, _NEWS.c.title, _NEWS.c.body_html, _NEWS.c.image_path, _NEWS.c.published_at,
+                  _NEWS.c.facebook_post_id)
+           .where(_NEWS.c.estate_id == bindparam("estate_id"), _NEWS.c.customers_only.is_(False),
+                  _NEWS.c.published_at <= bindparam("now", type_=News.published_at.type))
+           .order_by(_NEWS.c.published_at.desc(), _NEWS.c.id.desc()).limit(bindparam("limit")))
+
+
 def latest_public(session: Session, estate_id: int, now: datetime,
                   limit: int = LATEST_ON_ESTATE_PAGE) -> tuple[ShownNews, ...]:
     """The estate page's latest public items, by Core in one statement (they are part of
     the anonymous page's key, shop/estate.py)."""
-    table = News.__table__
-    rows = session.connection().execute(
-        select(table.c.id, table.c.title, table.c.body_html, table.c.image_path, table.c.published_at,
-               table.c.facebook_post_id)
-        .where(table.c.estate_id == estate_id, table.c.customers_only.is_(False), table.c.published_at <= now)
-        .order_by(table.c.published_at.desc(), table.c.id.desc()).limit(limit))
+    rows = session.connection().execute(_LATEST, {"estate_id": estate_id, "now": now, "limit": limit})
     return tuple(ShownNews(*row) for row in rows)
 
 
