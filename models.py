@@ -206,6 +206,8 @@ class User(UserMixin, db.Model):
     #: how often the news of the estates they follow reach them by email (issue 14):
     #: "each" (à chaque actualité), "weekly", "monthly" or "never"
     news_frequency: Mapped[str] = mapped_column(String(10), default="weekly", server_default="weekly")
+    #: given at checkout (issue 15, Code de la santé publique L3342-1), offered again next time
+    birth_date: Mapped[date | None] = mapped_column(Date)
 
     memberships: Mapped[list[EstateStaff]] = relationship(back_populates="user")
 
@@ -295,6 +297,18 @@ class Estate(db.Model):
     facebook_page_token: Mapped[str | None] = mapped_column(Text)  #: never shown back
     facebook_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  #: last successful import
     facebook_error: Mapped[str] = mapped_column(String(255), default="", server_default="")  #: last failure
+    #: issue 15: ISO 3166 codes of the countries the estate ships to, space-separated ("FR BE DE");
+    #: an order to another country is refused (pickup excepted)
+    destination_countries: Mapped[str] = mapped_column(String(200), default="FR", server_default="FR")
+    #: issue 15: the accounting export's accounts (FEC) and journal codes, as the estate's accountant wants them
+    account_customers: Mapped[str] = mapped_column(String(20), default="411", server_default="411")
+    account_sales: Mapped[str] = mapped_column(String(20), default="706", server_default="706")
+    account_shipping: Mapped[str] = mapped_column(String(20), default="708", server_default="708")
+    account_vat: Mapped[str] = mapped_column(String(20), default="44571", server_default="44571")
+    account_bank: Mapped[str] = mapped_column(String(20), default="512", server_default="512")
+    account_fees: Mapped[str] = mapped_column(String(20), default="627", server_default="627")
+    journal_sales: Mapped[str] = mapped_column(String(10), default="VE", server_default="VE")
+    journal_bank: Mapped[str] = mapped_column(String(10), default="BQ", server_default="BQ")
     mangopay_user_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_wallet_id: Mapped[str | None] = mapped_column(String(40))
     mangopay_bank_account_id: Mapped[str | None] = mapped_column(String(40))
@@ -496,6 +510,21 @@ class Wine(EstateOwned, db.Model):
     #: bottles reserved by orders not cancelled; moved only by a guarded UPDATE
     reserved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vat_rate_id: Mapped[int] = mapped_column(ForeignKey("vat_rate.id"))
+    #: issue 15, the e-label (EU 2021/2117): required before the wine can be made visible are
+    #: alcohol_permille, volume_ml and allergens ("Contient des sulfites")
+    allergens: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    ingredients: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: nutrition declaration per 100 ml: energy in kJ and kcal, nutrients in tenths of a gram
+    energy_kj: Mapped[int | None] = mapped_column(Integer)
+    energy_kcal: Mapped[int | None] = mapped_column(Integer)
+    fat_dg: Mapped[int | None] = mapped_column(Integer)
+    saturates_dg: Mapped[int | None] = mapped_column(Integer)
+    carbohydrate_dg: Mapped[int | None] = mapped_column(Integer)
+    sugars_dg: Mapped[int | None] = mapped_column(Integer)
+    protein_dg: Mapped[int | None] = mapped_column(Integer)
+    salt_dg: Mapped[int | None] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(140), default="", server_default="")  #: "Produit de France"
+    bottler: Mapped[str] = mapped_column(String(200), default="", server_default="")  #: "Mis en bouteille par …"
 
     vat_rate: Mapped[VatRate] = relationship()
     prices: Mapped[list[Price]] = relationship(back_populates="wine", cascade="all, delete-orphan")
@@ -725,6 +754,9 @@ class Order(EstateOwned, db.Model):
     seller_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     #: a reservation whose wines are all available: the customer was told, once
     reservation_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: issue 15: the buyer's date of birth (L3342-1), and the CGV version accepted at checkout
+    buyer_birth_date: Mapped[date | None] = mapped_column(Date)
+    sales_terms_id: Mapped[int | None] = mapped_column(ForeignKey("sales_terms.id"), index=True)
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", cascade="all, delete-orphan")
     events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", cascade="all, delete-orphan")
@@ -803,6 +835,8 @@ class Payment(EstateOwned, db.Model):
     result_message: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: what the provider kept of the amount (bank fees, account 627 of the accounting export)
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("provider", "provider_payin_id"),
@@ -1655,3 +1689,83 @@ class ClosingPeriod(EstateOwned, db.Model):
 
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
                       Index("ix_closing_period_estate_dates", "estate_id", "ends_on", "starts_on"))
+
+
+# ------------------------------------------------------------------ issue 15: compliance
+
+
+class SalesTerms(EstateOwned, db.Model):
+    """A published version of the estate's CGV (conditions générales de vente): the
+    template's answers the vigneron completed, the text and its PDF as published. Never
+    changed: publishing again makes the next version; an order keeps the one accepted."""
+
+    __tablename__ = "sales_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  #: 1, 2, 3 … per estate
+    fields: Mapped[str] = mapped_column(Text, default="")  #: JSON: the template's answers
+    body: Mapped[str] = mapped_column(Text)  #: the full text, as published
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("estate_id", "version"),)
+
+
+class JournalEntry(EstateOwned, db.Model):
+    """The estate's append-only sales journal (CGI art. 286 I 3° bis): invoices, credit
+    notes, payments, closings and archives, each carrying the hash of the one before
+    (services.journal). The database refuses UPDATE and DELETE (triggers)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)  #: 1, 2, 3 … per estate, no gap
+    kind: Mapped[str] = mapped_column(String(20))  #: invoice, credit_note, payment, closing, archive
+    reference: Mapped[str] = mapped_column(String(60), default="")  #: invoice number, payment id …
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)  #: TTC, signed
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[str] = mapped_column(Text)  #: canonical JSON, hashed as stored
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("estate_id", "seq"),)
+
+
+class JournalClosing(EstateOwned, db.Model):
+    """A daily, monthly or yearly closing: the period's totals and the perpetual grand
+    total, sealed by the hash of its journal entry. Append-only, like the journal."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(5))  #: day, month, year
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  #: inclusive
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    sales_ttc_cents: Mapped[int] = mapped_column(Integer, default=0)  #: invoices
+    sales_ht_cents: Mapped[int] = mapped_column(Integer, default=0)
+    vat_cents: Mapped[int] = mapped_column(Integer, default=0)
+    credits_ttc_cents: Mapped[int] = mapped_column(Integer, default=0)  #: credit notes, positive
+    payments_cents: Mapped[int] = mapped_column(Integer, default=0)
+    #: grand total perpétuel: invoices minus credit notes TTC since the first entry
+    perpetual_total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)  #: the last entry the closing covers
+    entry_seq: Mapped[int] = mapped_column(Integer)  #: the closing's own journal entry
+    hash: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("estate_id", "period", "starts_on"),
+                      CheckConstraint("period IN ('day', 'month', 'year')", name="period_known"),
+                      CheckConstraint("ends_on >= starts_on", name="dates_in_order"))
+
+
+class JournalArchive(EstateOwned, db.Model):
+    """An archive export of a period (the entries, closings and invoices), with the
+    SHA-256 of the file as handed out: the estate keeps the file, we keep its hash."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    filename: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    entry_seq: Mapped[int] = mapped_column(Integer)  #: the archive's own journal entry
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

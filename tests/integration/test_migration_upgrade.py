@@ -112,7 +112,7 @@ def test_0013_upgrades_a_database_made_by_the_first_0002(empty_database):
         with db.engine.connect() as conn:
             # up to the head: 0014 and 0015 rebuild shop_order once more each (delivery kinds
             # "distribution", "tasting"; its tasting and seller)
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0017"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0018"
             assert _rows(conn, "shop_order", order_columns) == orders_before
             assert _rows(conn, "order_event", event_columns) == events_before
             inspector = inspect(conn)
