@@ -125,6 +125,10 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # "chai-db://" (this database) or "redis://host:6379" (services/ratelimit.py).
         RATELIMIT_STORAGE_URI="memory://",
         MAILING_BATCH_PER_MINUTE=200,  #: newsletter emails queued per minute (services.mailings)
+        # What the purge-expired job removes (services/retention.py), in days
+        CART_RETENTION_DAYS=60,  #: carts without a change for this long
+        INVITATION_RETENTION_DAYS=90,  #: producer-group invitations never accepted
+        OUTBOX_RETENTION_DAYS=90,  #: bodies of sent emails are blanked after this long
     )
     app.config.from_pyfile("config.py", silent=True)
     if os.environ.get("DATABASE_URL"):

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -130,10 +130,14 @@ class CartRules:
 
 @lru_cache(maxsize=4)
 def _cart_id_statement(by_user: bool):  # type: ignore[no-untyped-def]
+    """UPDATE … RETURNING rather than SELECT … FOR UPDATE: the same one statement locks
+    the row and dates the cart's last change, which the retention job reads to purge
+    abandoned carts (services.retention)."""
     cart = Cart.__table__
-    owner = cart.c.user_id == bindparam("user_id") if by_user else (
-        (cart.c.token == bindparam("token")) & cart.c.user_id.is_(None))
-    return select(cart.c.id).where(cart.c.estate_id == bindparam("estate_id"), owner).with_for_update()
+    owner = cart.c.user_id == bindparam("of_user") if by_user else (
+        (cart.c.token == bindparam("of_token")) & cart.c.user_id.is_(None))
+    return (update(cart).where(cart.c.estate_id == bindparam("of_estate"), owner)
+            .values(updated_at=bindparam("now")).returning(cart.c.id))
 
 
 def cart_id_for_update(session: Session, estate_id: int, token: str, user_id: int | None, now: datetime) -> int:
@@ -143,7 +147,7 @@ def cart_id_for_update(session: Session, estate_id: int, token: str, user_id: in
     writers), so two clicks at once add up instead of one overwriting the other.
     Core statements with the estate written out, like every statement here."""
     connection = session.connection()
-    parameters = {"estate_id": estate_id, "token": token, "user_id": user_id}
+    parameters = {"of_estate": estate_id, "of_token": token, "of_user": user_id, "now": now}
     if user_id is not None:
         cart_id = connection.execute(_cart_id_statement(True), parameters).scalar()
         if cart_id is not None:
