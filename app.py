@@ -176,6 +176,7 @@ def _configure_db(app: Flask) -> None:
 
     install_engine_listeners()
     import services.tenancy  # noqa: F401 — registers the estate filter on every Session
+    import services.journal  # noqa: F401 — journals every invoice and succeeded payment (issue 15)
 
     @app.url_value_preprocessor
     def _declare_write_intent(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -255,7 +256,9 @@ def _configure_security(app: Flask) -> None:
     @app.before_request
     def _check_session():  # type: ignore[no-untyped-def]
         """Log out a session whose version is stale or whose time is up; note activity."""
-        if request.endpoint in ("static", "site.upload"):
+        # issue 15: the e-label pages (shop/elabel.py) write no session, so set no cookie
+        if request.endpoint in ("static", "site.upload", "shop.wine_label", "shop.wine_label_qr_svg",
+                                "shop.wine_label_qr_png"):
             return None
         remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
         if "_user_id" not in session and remember_cookie not in request.cookies:
@@ -397,3 +400,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(cli.chai)
     app.cli.add_command(cli.backup_command)
     app.cli.add_command(cli.restore_command)
+    app.cli.add_command(cli.journal_group)  # issue 15: flask journal verify|close|archive

@@ -18,3 +18,6 @@ from admin import news  # noqa: E402,F401 — issue 14: « Mes actualités »
 from admin import closing, site_buttons  # noqa: E402,F401 — issue 14: fermetures, boutons pour le site du domaine
 from admin import mailings  # noqa: E402,F401 — issue 14: lettres d'information
 from admin import facebook  # noqa: E402,F401 — issue 14: « Lier une page Facebook »
+from admin import accounting  # noqa: E402,F401 — issue 15: « Comptabilité » (FEC, CSV)
+from admin import sales_terms  # noqa: E402,F401 — issue 15: conditions générales de vente
+from admin import journal  # noqa: E402,F401 — issue 15: « Journal des ventes »

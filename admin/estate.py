@@ -20,7 +20,10 @@ SETTINGS_FIELDS = ("name", "legal_name", "street", "postcode", "city", "region",
 
 @bp.get("/")
 def dashboard():  # type: ignore[no-untyped-def]
-    return render_template("admin/dashboard.html", estate=g.estate)
+    from services import sales_terms  # issue 15: CGV never published, or without a mediator
+
+    return render_template("admin/dashboard.html", estate=g.estate,
+                           sales_terms_todo=sales_terms.needs_completion(db.session, g.estate.id))
 
 
 @bp.route("/domaine", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from services.pricing import parse_euros
 from services.templating import COLOUR_LABELS, MONTHS
 
 _REQUIRED = _l("Ce champ est obligatoire.")
+_DECIMAL = {"inputmode": "decimal"}  #: a phone's numeric keyboard with its decimal comma
 
 
 class EurosField(StringField):
@@ -44,6 +45,35 @@ def parse_hundredths(text: str | None, message: object = None) -> int | None:
     if match is None:
         raise ValidationError(message or _l("Degré invalide : écrivez par exemple 13,5."))
     return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
+
+
+class DecigramsField(StringField):
+    """Grams per 100 ml typed "0,2" (one decimal at most); ``decigrams`` holds the value
+    in tenths of a gram (Wine.<nutrient>_dg), None when left empty."""
+
+    decigrams: int | None = None
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        self.decigrams = None
+        text = (self.data or "").strip().removesuffix("g").strip().replace(",", ".")
+        if not text:
+            return
+        match = re.fullmatch(r"(\d{1,4})(?:\.(\d)0*)?", text)  # "0,20" is "0,2"
+        if match is None:
+            raise ValueError(_l("Valeur invalide : écrivez des grammes pour 100 ml, par exemple 0,2 "
+                                "(une décimale au plus)."))
+        decigrams = int(match.group(1)) * 10 + int(match.group(2) or 0)
+        if decigrams > 1000:
+            raise ValueError(_l("Valeur invalide : au plus 100 g pour 100 ml."))
+        self.decigrams = decigrams
+
+
+def format_decigrams(decigrams: int | None) -> str:
+    """2 → "0,2", 0 → "0", None → ""."""
+    if decigrams is None:
+        return ""
+    return f"{decigrams // 10},{decigrams % 10}" if decigrams % 10 else str(decigrams // 10)
 
 
 def _positive_price(form: FlaskForm, field: EurosField) -> None:
@@ -78,7 +108,7 @@ class WineForm(FlaskForm):
     colour = SelectField(_l("Couleur"), choices=lambda: [SelectChoice(c.value, str(COLOUR_LABELS[c])) for c in Colour])
     appellation = StringField(_l("Appellation"), validators=[Optional(), Length(max=140)])
     vintage = IntegerField(_l("Millésime"), validators=[Optional(), NumberRange(1900, 2100, _l("Millésime invalide."))])
-    volume_ml = IntegerField(_l("Contenance (ml)"), default=750, validators=[InputRequired(_REQUIRED), NumberRange(1, 30000, _l("Contenance invalide."))])
+    volume_ml = IntegerField(_l("Contenance (ml)"), default=750, validators=[InputRequired(_REQUIRED), NumberRange(50, 30000, _l("Contenance invalide."))])
     reference = StringField(_l("Référence interne"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     grapes = StringField(_l("Cépages"), validators=[Optional(), Length(max=200)])
@@ -97,6 +127,20 @@ class WineForm(FlaskForm):
     available_again_month = SelectField(_l("De retour en"), coerce=int, choices=month_choices)
     available_again_year = IntegerField(_l("Année"), validators=[Optional(), NumberRange(2000, 2100, _l("Année invalide."))])
     is_visible = BooleanField(_l("Affiché sur la boutique"), default=True)
+    # issue 15, the e-label (services.elabel): alcohol and volume are above; allergens,
+    # with them, are required before the wine is made visible (checked in the view)
+    allergens = StringField(_l("Allergènes"), validators=[Optional(), Length(max=255)])
+    ingredients = TextAreaField(_l("Ingrédients"), validators=[Optional(), Length(max=2000)])
+    energy_kj = IntegerField(_l("Énergie (kJ pour 100 ml)"), validators=[Optional(), NumberRange(0, 2100, _l("Énergie invalide : entre 0 et 2 100 kJ pour 100 ml."))])
+    energy_kcal = IntegerField(_l("Énergie (kcal pour 100 ml)"), validators=[Optional(), NumberRange(0, 500, _l("Énergie invalide : entre 0 et 500 kcal pour 100 ml."))])
+    fat = DecigramsField(_l("Matières grasses (g)"), render_kw=_DECIMAL)
+    saturates = DecigramsField(_l("dont acides gras saturés (g)"), render_kw=_DECIMAL)
+    carbohydrate = DecigramsField(_l("Glucides (g)"), render_kw=_DECIMAL)
+    sugars = DecigramsField(_l("dont sucres (g)"), render_kw=_DECIMAL)
+    protein = DecigramsField(_l("Protéines (g)"), render_kw=_DECIMAL)
+    salt = DecigramsField(_l("Sel (g)"), render_kw=_DECIMAL)
+    origin = StringField(_l("Origine"), validators=[Optional(), Length(max=140)])
+    bottler = StringField(_l("Embouteilleur (nom et adresse)"), validators=[Optional(), Length(max=200)])
     photo = FileField(_l("Photo de la bouteille (JPEG, PNG ou WebP, 8 Mo au plus)"))
     remove_photo = BooleanField(_l("Retirer la photo"))
 
@@ -105,6 +149,26 @@ class WineForm(FlaskForm):
         field.permille = None if hundredths is None else hundredths // 10
         if hundredths is not None and (hundredths > 8000 or hundredths % 10):
             raise ValidationError(_l("Degré invalide : écrivez par exemple 13,5."))
+        if hundredths is not None and not 50 <= hundredths <= 2500:
+            field.permille = None
+            raise ValidationError(_l("Le degré d'alcool d'un vin est compris entre 0,5 et 25 % vol."))
+
+    def validate_saturates(self, field: DecigramsField) -> None:
+        if field.decigrams is not None and self.fat.decigrams is not None and field.decigrams > self.fat.decigrams:
+            raise ValidationError(_l("Les acides gras saturés ne peuvent pas dépasser les matières grasses."))
+
+    def validate_sugars(self, field: DecigramsField) -> None:
+        if (field.decigrams is not None and self.carbohydrate.decigrams is not None
+                and field.decigrams > self.carbohydrate.decigrams):
+            raise ValidationError(_l("Les sucres ne peuvent pas dépasser les glucides."))
+
+    def validate_energy_kcal(self, field: IntegerField) -> None:
+        from services.elabel import energies_agree
+
+        kj = self.energy_kj.data
+        if field.data is not None and kj is not None and not field.errors and not energies_agree(kj, field.data):
+            raise ValidationError(_l("%(kj)s kJ ne font pas %(kcal)s kcal : 1 kcal = 4,184 kJ. "
+                                     "Indiquez l'une des deux, l'autre sera calculée.", kj=kj, kcal=field.data))
 
 
 class EstateForm(FlaskForm):

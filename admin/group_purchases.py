@@ -21,7 +21,7 @@ from admin import bp
 from admin.access import get_or_404
 from admin.forms import parse_hundredths
 from models import GroupPurchase, GroupPurchaseRequest, Order, db, utcnow
-from services import audit, mail
+from services import audit, distance_selling, mail
 from services import group_purchases as groups
 from services.delivery import COUNTRIES
 from services.templating import PARIS
@@ -80,6 +80,13 @@ class GroupPurchaseForm(FlaskForm):
 
     def validate_estimated_bottles(self, field: StringField) -> None:
         field.number = _whole(field, 1, 100_000, _l("Indiquez un nombre de bouteilles entre 1 et 100 000."))
+
+    def validate_country(self, field: SelectField) -> None:
+        """Delivered to the organiser: a shipment, to a country the estate ships to (issue 15)."""
+        try:
+            distance_selling.check_destination(g.estate, field.data or "FR")
+        except distance_selling.DestinationRefused as exc:
+            raise ValidationError(exc.message()) from exc
 
     def validate_postcode(self, field: StringField) -> None:
         if (self.country.data or "FR") == "FR" and not re.fullmatch(r"\d{5}", (field.data or "").strip()):

@@ -25,6 +25,7 @@ from admin.access import get_or_404
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, db, utcnow
 from services import (audit, customer_orders, distributions, fairs, group_purchases, invoicing, mail, orders,
                       page_cache, payment_flow, reservations)
+from services import sales_terms  # issue 15: the CGV version an order accepted
 from services.delivery import KIND_LABELS
 from services.templating import euros
 from services.web import pdf_response
@@ -211,7 +212,8 @@ def order_page(order_id: int):  # type: ignore[no-untyped-def]
     order = get_or_404(Order, order_id)
     return render_template("admin/order.html", order=order, invoices=invoicing.invoices_of(db.session, order),
                            current_invoice=invoicing.current_invoice(db.session, order),
-                           actions=orders.next_actions(order))
+                           actions=orders.next_actions(order),
+                           accepted_terms=sales_terms.version_of_order(db.session, order))  # issue 15
 
 
 @bp.get("/commandes/<int:order_id>/<kind>.pdf")

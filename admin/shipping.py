@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from admin import bp
 from models import ShippingZone, db
-from services import audit, delivery
+from services import audit, delivery, distance_selling
 from services.pricing import format_euros_plain, parse_euros
 
 EXTRA_ROWS = 2
@@ -51,7 +51,10 @@ def shipping():  # type: ignore[no-untyped-def]
         rows = {zone: [(request.form.get(f"{zone.value}-{i}-min", ""), request.form.get(f"{zone.value}-{i}-price", ""))
                        for i in range(_row_count(zone))] for zone in ShippingZone}
     return render_template("admin/shipping.html", rows=rows, errors=errors, estate=estate, form=request.form,
-                           zone_labels=delivery.ZONE_LABELS,
+                           zone_labels=delivery.ZONE_LABELS, destinations=distance_selling.DESTINATIONS,
+                           chosen=set(request.form.getlist("destination_countries")) | {"FR"}
+                           if request.method == "POST" else set(distance_selling.destinations(estate)),
+                           eu_countries=distance_selling.EU,
                            free_above=format_euros_plain(estate.free_shipping_above_cents)
                            if estate.free_shipping_above_cents is not None else ""), 422 if errors else 200
 
@@ -59,7 +62,8 @@ def shipping():  # type: ignore[no-untyped-def]
 def _audited(estate) -> dict:  # type: ignore[no-untyped-def]
     """The grid (zone → first bottle of each band → price) and the settings, for the audit log."""
     grid = {zone.value: {str(r.min_bottles): r.price_cents for r in rates} for zone, rates in delivery.grid(db.session).items()}
-    return audit.snapshot(estate, *FLAGS, "free_shipping_above_cents", "order_prefix", "notification_email") | {"grid": grid}
+    return audit.snapshot(estate, *FLAGS, "free_shipping_above_cents", "order_prefix", "notification_email",
+                          "destination_countries") | {"grid": grid}
 
 
 def _row_count(zone: ShippingZone) -> int:
@@ -106,6 +110,11 @@ def _parse_settings(errors: dict[str, str]) -> dict[str, object]:
         errors["notification_email"] = _("Adresse email invalide.")
     settings["notification_email"] = email[:254]
     settings["pickup_instructions"] = request.form.get("pickup_instructions", "").strip()[:2000]
+    try:  # issue 15: the countries the estate ships to, France always
+        settings["destination_countries"] = distance_selling.parse_destinations(
+            request.form.getlist("destination_countries")[:100])
+    except distance_selling.UnknownCountry as exc:
+        errors["destination_countries"] = _("Pays inconnu : %(code)s. Cochez les pays de la liste.", code=exc.code)
     if not any(settings[name] for name in ("accepts_card", "accepts_transfer", "accepts_cheque", "accepts_cash")):
         errors["payment"] = _("Gardez au moins un mode de paiement.")
     return settings

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,10 +15,10 @@ from wtforms.fields.choices import SelectChoice
 
 from admin import bp
 from admin.access import get_or_404
-from admin.forms import WineForm, WineRowForm
+from admin.forms import WineForm, WineRowForm, format_decigrams
 from admin.images import discard, store_uploaded
 from models import Colour, PriceList, VatRate, Wine, WineImage, db, utcnow
-from services import audit, catalogue, mail, reservations
+from services import audit, catalogue, elabel, mail, reservations
 from services.pricing import format_euros_plain
 
 CHANGE_MESSAGES = {
@@ -40,6 +41,21 @@ RESERVATION_MESSAGES = {
     "cap_below": _l("Le plafond ne peut pas être inférieur aux %(n)s bouteilles déjà réservées."),
 }
 
+#: what services.elabel.LabelIncomplete names, in its message
+MISSING_LABELS = {
+    "alcohol": _l("le degré d'alcool"),
+    "volume": _l("la contenance"),
+    "allergens": _l("les allergènes"),
+}
+
+
+def label_incomplete_message(exc: elabel.LabelIncomplete) -> str:
+    """"Pour rendre ce vin visible, indiquez : le degré d'alcool, les allergènes." """
+    missing = ", ".join(str(MISSING_LABELS[code]) for code in exc.missing)
+    if exc.was_visible:
+        return _("Pour que ce vin reste visible, indiquez : %(missing)s.", missing=missing)
+    return _("Pour rendre ce vin visible, indiquez : %(missing)s.", missing=missing)
+
 
 def _selected_price_list() -> PriceList:
     """The list whose prices the table shows (?tarif=<id>), "Particuliers" by default."""
@@ -58,7 +74,7 @@ def _selected_price_list() -> PriceList:
 def _row(wine: Wine, price_list: PriceList, form: WineRowForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     block = "wine_row_edit" if form is not None else "wine_row"
     html = render_block("admin/wines.html", block, wine=wine, price_list=price_list,
-                        price=catalogue.price_on(wine, price_list), form=form)
+                        price=catalogue.price_on(wine, price_list), form=form, label_missing=elabel.missing_of)
     return html, status
 
 
@@ -67,7 +83,7 @@ def wines():  # type: ignore[no-untyped-def]
     price_list = _selected_price_list()
     return render_template("admin/wines.html", wines=catalogue.list_wines(db.session),
                            price_list=price_list, price_lists=catalogue.list_price_lists(db.session),
-                           price_on=catalogue.price_on)
+                           price_on=catalogue.price_on, label_missing=elabel.missing_of)
 
 
 @bp.get("/vins/<int:wine_id>/ligne")
@@ -110,6 +126,11 @@ def wine_row_edit(wine_id: int):  # type: ignore[no-untyped-def]
         wine = get_or_404(Wine, wine_id)
         field, message = CHANGE_MESSAGES[(exc.field, exc.code)]
         getattr(form, field).errors = [str(message)]
+        return _row(wine, price_list, form, 422)
+    except elabel.LabelIncomplete as exc:
+        db.session.rollback()
+        wine = get_or_404(Wine, wine_id)
+        form.is_visible.errors = [label_incomplete_message(exc)]
         return _row(wine, price_list, form, 422)
     except reservations.InvalidReservation as exc:
         db.session.rollback()
@@ -178,7 +199,9 @@ def wine_new():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         wine = Wine(estate_id=g.estate.id, name="", colour=Colour.ROUGE, vat_rate_id=form.vat_rate_id.data)
         return _save_wine(form, wine, created=True)
-    return render_template("admin/wine_form.html", form=form, wine=None), 422 if form.is_submitted() else 200
+    if not form.is_submitted() and g.estate.country == "FR":
+        form.origin.data = _("Produit de France")
+    return _form_page(form, None), 422 if form.is_submitted() else 200
 
 
 @bp.route("/vins/<int:wine_id>", methods=["GET", "POST"])
@@ -190,9 +213,26 @@ def wine_edit(wine_id: int):  # type: ignore[no-untyped-def]
         form.colour.data = wine.colour.value
         form.alcohol.data = f"{wine.alcohol_permille / 10:g}".replace(".", ",") if wine.alcohol_permille else ""
         form.available_again_month.data = wine.available_again_month or 0
+        for code in elabel.NUTRIENTS:
+            getattr(form, code).data = format_decigrams(getattr(wine, f"{code}_dg"))
     elif form.validate_on_submit():
         return _save_wine(form, wine, created=False)
-    return render_template("admin/wine_form.html", form=form, wine=wine), 422 if form.is_submitted() else 200
+    return _form_page(form, wine), 422 if form.is_submitted() else 200
+
+
+def _form_page(form: WineForm, wine: Wine | None) -> str:
+    """The wine form; for a saved wine, its e-label's address and QR code."""
+    form.bottler.render_kw = {"placeholder": elabel.default_bottler(g.estate)}
+    return render_template("admin/wine_form.html", form=form, wine=wine,
+                           default_bottler=elabel.default_bottler(g.estate),
+                           label_url=_label_url(wine.id) if wine is not None else None,
+                           label_missing=elabel.missing_of(wine) if wine is not None else ())
+
+
+def _label_url(wine_id: int) -> str:
+    """The wine's public e-label page, which its QR code encodes (shop/elabel.py)."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for("shop.wine_label", estate_slug=g.estate.slug,
+                                                                  wine_id=wine_id)
 
 
 def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-untyped-def]
@@ -202,10 +242,18 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
         catalogue.check_next_availability(month, year, date.today())
     except catalogue.InvalidWineChange as exc:
         form.available_again_month.errors = [str(CHANGE_MESSAGES[(exc.field, exc.code)][1])]
-        return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
+        return _form_page(form, None if created else wine), 422
+    try:
+        elabel.check_visibility(
+            shown=form.is_visible.data,
+            missing_now=elabel.missing(getattr(form.alcohol, "permille", None), form.volume_ml.data, form.allergens.data),
+            was_visible=not created and wine.is_visible, missing_before=() if created else elabel.missing_of(wine))
+    except elabel.LabelIncomplete as exc:
+        form.is_visible.errors = [label_incomplete_message(exc)]
+        return _form_page(form, None if created else wine), 422
     photo = store_uploaded(form.photo, f"estate-{g.estate.id}/wines")
     if form.photo.errors:
-        return render_template("admin/wine_form.html", form=form, wine=None if created else wine), 422
+        return _form_page(form, None if created else wine), 422
     was_available = True if created else wine.is_available
     for name in ("name", "appellation", "vintage", "volume_ml", "reference", "description", "grapes",
                  "soil", "vinification", "tasting_notes", "food_pairing", "serving_temperature",
@@ -214,6 +262,11 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
     for name in ("appellation", "reference", "description", "grapes", "soil", "vinification",
                  "tasting_notes", "food_pairing", "serving_temperature", "cellaring"):
         setattr(wine, name, (getattr(wine, name) or "").strip())
+    for name in ("allergens", "ingredients", "origin", "bottler"):
+        setattr(wine, name, (getattr(form, name).data or "").strip())
+    wine.energy_kj, wine.energy_kcal = elabel.energy_pair(form.energy_kj.data, form.energy_kcal.data)
+    for code in elabel.NUTRIENTS:
+        setattr(wine, f"{code}_dg", getattr(form, code).decigrams)
     wine.colour = Colour(form.colour.data)
     wine.stock = form.stock.data or 0
     wine.position = form.position.data or 0
@@ -232,3 +285,34 @@ def _save_wine(form: WineForm, wine: Wine, created: bool):  # type: ignore[no-un
         discard(path)
     flash(_("La cuvée « %(name)s » est enregistrée.", name=wine.name), "success")
     return redirect(url_for("admin.wines"))
+
+
+@bp.get("/vins/allergenes-sulfites")
+def wine_allergens_sulfites():  # type: ignore[no-untyped-def]
+    """The wine form's allergens field with "Contient des sulfites" put in (the button
+    beside it, htmx): what was typed is kept (services.elabel.with_sulfites)."""
+    form = WineForm(formdata=None)
+    form.allergens.data = elabel.with_sulfites(request.args.get("allergens", "")[:255])
+    return render_block("admin/wine_form.html", "allergens_field", form=form)
+
+
+def _qr_download(wine_id: int, kind: str) -> Response:
+    """The QR code of the wine's e-label to print on its label, as a file to save.
+
+    :raise 404: another estate's wine."""
+    wine = get_or_404(Wine, wine_id)
+    url = _label_url(wine.id)
+    body, mimetype = (elabel.qr_svg(url), "image/svg+xml") if kind == "svg" else (elabel.qr_png(url), "image/png")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", wine.reference).strip("-") or str(wine.id)
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="etiquette-{stem}.{kind}"'})
+
+
+@bp.get("/vins/<int:wine_id>/qr-etiquette.svg")
+def wine_label_qr_svg(wine_id: int):  # type: ignore[no-untyped-def]
+    return _qr_download(wine_id, "svg")
+
+
+@bp.get("/vins/<int:wine_id>/qr-etiquette.png")
+def wine_label_qr_png(wine_id: int):  # type: ignore[no-untyped-def]
+    return _qr_download(wine_id, "png")

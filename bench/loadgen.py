@@ -143,7 +143,7 @@ def chai_fill(browser: Browser, plan: dict, customer: Customer) -> dict:
         "csrf_token": CSRF_INPUT.search(page).group(1), "checkout_token": token.group(1),
         "first_name": account["first_name"], "last_name": account["last_name"], "phone": "06 12 34 56 78",
         "company": "", "street": "3 rue des Lilas", "postcode": "69007", "city": "Lyon", "country": "FR",
-        "delivery": "home", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y",
+        "delivery": "home", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y", "birth_date": "1980-05-17",
         "shipping_country": "FR",
     }
 

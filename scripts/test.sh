@@ -3,7 +3,8 @@
 # on SQLite, then on PostgreSQL.
 #
 # System (apt-get, as root or through sudo, only what is missing): Debian's chromium
-# for the Playwright browser tests, and PostgreSQL's server, of which the tests start
+# for the Playwright browser tests, the DejaVu fonts and poppler-utils (pdffonts) for
+# the PDF documents and their tests, and PostgreSQL's server, of which the tests start
 # a throw-away cluster in a temporary folder (tests/pgcluster.py) unless DATABASE_URL
 # names a server to use. Python: .venv with the pinned dependencies of requirements.lock,
 # audited by pip-audit, and Chai.
@@ -13,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=()
-command -v chromium >/dev/null 2>&1 || PACKAGES+=(chromium fonts-dejavu-core)
+command -v chromium >/dev/null 2>&1 || PACKAGES+=(chromium)
+# DejaVu Sans: the PDFs' embedded font (services.pdf; Factur-X invoices are PDF/A, every
+# font embedded); pdffonts (poppler-utils): tests/integration/test_facturx.py checks that.
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || PACKAGES+=(fonts-dejavu-core)
+command -v pdffonts >/dev/null 2>&1 || PACKAGES+=(poppler-utils)
 if [[ -z "${DATABASE_URL:-}" ]] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     PACKAGES+=(postgresql)
 fi

@@ -11,6 +11,7 @@ from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Colour, CustomerKind, Estate, EstateCustomer, Price, PriceList, User, Wine, WineImage
+from services import elabel
 from services.errors import FieldError
 
 COLOUR_ORDER = [Colour.ROUGE, Colour.BLANC, Colour.ROSE, Colour.EFFERVESCENT, Colour.MOELLEUX, Colour.AUTRE]
@@ -112,7 +113,8 @@ def _wine_rows(estate_id, price_list_id, one_wine: bool):  # type: ignore[no-unt
                    wine.c.available_again_year, wine.c.stock > 0, wine.c.reservation_open, wine.c.reservation_cap,
                    wine.c.reserved_count, wine.c.position, price.c.amount_cents, price.c.promo_amount_cents,
                    price.c.promo_active, price.c.reservation_cents, image.c.path,
-                   image.c.position.label("image_position")]
+                   image.c.position.label("image_position"),
+                   wine.c.alcohol_permille, wine.c.allergens]  # issue 15: the e-label's essentials
     statement = (
         select(*columns)
         .select_from(wine.join(price, price.c.wine_id == wine.c.id)
@@ -278,7 +280,12 @@ class QuickEdit:
 
 
 def apply_quick_edit(session: Session, wine: Wine, price_list: PriceList, edit: QuickEdit, today: date) -> None:
-    """:raise InvalidWineChange: nothing is changed."""
+    """:raise InvalidWineChange: nothing is changed.
+    :raise elabel.LabelIncomplete: the wine would be made visible without its e-label's
+        required information (the row does not edit it); nothing is changed."""
+    label_missing = elabel.missing_of(wine)
+    elabel.check_visibility(shown=edit.is_visible, missing_now=label_missing, was_visible=wine.is_visible,
+                            missing_before=label_missing)
     if edit.vintage is not None and not 1900 <= edit.vintage <= today.year + 1:
         raise InvalidWineChange("vintage", "range")
     if edit.stock < 0:

@@ -174,3 +174,106 @@ def jobs_run_command(name: str, at: str | None) -> None:
     except KeyError as exc:
         raise click.BadParameter(f"aucune tâche « {name} » (voir `flask chai jobs list`)", param_hint="NAME") from exc
     click.echo(f"Tâche {name} exécutée à la date du {now.astimezone(PARIS):%d/%m/%Y %H:%M}.")
+
+
+# ------------------------------------------------------------------ issue 15: the sales journal
+
+
+@click.group("journal")
+def journal_group() -> None:
+    """The tamper-evident sales journal (services.journal): verify, close, archive."""
+
+
+def _journal_estate(slug: str | None):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from models import Estate
+
+    if slug is None:
+        return None
+    estate = db.session.scalars(select(Estate).where(Estate.slug == slug)).first()
+    if estate is None:
+        raise click.BadParameter(f"aucun domaine « {slug} »", param_hint="--estate")
+    return estate
+
+
+@journal_group.command("verify")
+@click.option("--estate", "slug", default=None, help="The estate's slug (default: every estate).")
+@with_appcontext
+def journal_verify_command(slug: str | None) -> None:
+    """Check every entry's chain and hash, and the closings': exits 1 on the first break."""
+    from services import journal
+
+    allow_all_estates(db.session)
+    estate = _journal_estate(slug)
+    reports = journal.verify(db.session, estate.id if estate else None)
+    broken = False
+    for report in reports:
+        if report.ok:
+            click.echo(f"{report.slug}: OK: {report.entries} entries, {report.closings} closings")
+            continue
+        broken = True
+        where = report.broken
+        click.echo(f"{report.slug}: BROKEN at seq {where.seq} ({where.kind} {where.reference}): {where.reason}",
+                   err=True)
+    if not reports:
+        click.echo("Aucun journal.")
+    if broken:
+        raise SystemExit(1)
+
+
+@journal_group.command("close")
+@click.option("--period", type=click.Choice(["day", "month", "year"]), required=True)
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="A day of the period to close (Paris calendar), YYYY-MM-DD.")
+@click.option("--estate", "slug", default=None, help="The estate's slug (default: every estate with a journal).")
+@with_appcontext
+def journal_close_command(period: str, day: datetime, slug: str | None) -> None:
+    """Close a day, month or year by hand (earlier open ones of the same kind first)."""
+    from services import journal
+
+    allow_all_estates(db.session)
+    estate = _journal_estate(slug)
+    estates = [(estate.id, estate.slug)] if estate else journal._journal_estates(db.session)
+    now = utcnow()
+    for ident, name in estates:
+        try:
+            closing = journal.close_up_to(db.session, ident, period, day.date(), now)
+        except journal.PeriodNotOver:
+            raise click.ClickException("Cette période n'est pas terminée : "
+                                       "elle ne peut pas encore être clôturée.") from None
+        except journal.LaterClosingExists:
+            db.session.rollback()
+            raise click.ClickException(f"{name} : une clôture postérieure existe déjà ; les clôtures se font dans "
+                                       "l'ordre.") from None
+        if closing is None:
+            click.echo(f"{name} : période déjà clôturée, rien de nouveau.")
+        else:
+            click.echo(f"{name} : clôture {period} du {closing.starts_on:%d/%m/%Y} au {closing.ends_on:%d/%m/%Y}, "
+                       f"grand total perpétuel {closing.perpetual_total_cents / 100:.2f} €, "
+                       f"empreinte {closing.hash[:16]}…")
+    db.session.commit()
+
+
+@journal_group.command("archive")
+@click.option("--estate", "slug", required=True, help="The estate's slug.")
+@click.option("--from", "starts_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--to", "ends_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+@with_appcontext
+def journal_archive_command(slug: str, starts_on: datetime, ends_on: datetime, out: str) -> None:
+    """Write the period's archive (ZIP) to OUT and record its SHA-256 in the journal."""
+    from services import journal
+
+    allow_all_estates(db.session)
+    estate = _journal_estate(slug)
+    target = Path(out)
+    try:
+        with target.open("w+b") as handle:
+            record = journal.export_archive(db.session, estate, starts_on.date(), ends_on.date(), utcnow(), handle)
+    except journal.InvalidArchivePeriod as exc:
+        db.session.rollback()
+        target.unlink(missing_ok=True)
+        raise click.ClickException(str(journal.ARCHIVE_ERRORS[exc.args[0]])) from None
+    db.session.commit()
+    click.echo(f"Archive écrite : {target} ({record.size} octets), SHA-256 {record.sha256}")

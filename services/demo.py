@@ -618,11 +618,36 @@ def _add_price_lists(session: Session, estate: Estate) -> dict[str, PriceList]:
     return lists
 
 
+#: issue 15, the e-label: (carbohydrate, of which sugars) in tenths of a gram per 100 ml,
+#: and the ingredients, by colour (a dry red has about 0.2 g of sugar, a brut crémant its
+#: 8 g/l of dosage, a Coteaux du Layon 60 g/l)
+_DEMO_LABEL_BY_COLOUR: dict[Colour, tuple[int, int, str]] = {
+    Colour.ROUGE: (6, 2, "Raisins ; conservateur : anhydride sulfureux (sulfites)"),
+    Colour.BLANC: (8, 2, "Raisins ; conservateur : anhydride sulfureux (sulfites)"),
+    Colour.ROSE: (8, 3, "Raisins ; conservateur : anhydride sulfureux (sulfites)"),
+    Colour.EFFERVESCENT: (12, 8, "Raisins, liqueur de tirage, liqueur d'expédition ; conservateur : "
+                                 "anhydride sulfureux (sulfites)"),
+    Colour.MOELLEUX: (66, 60, "Raisins ; conservateur : anhydride sulfureux (sulfites)"),
+    Colour.AUTRE: (8, 2, "Raisins ; conservateur : anhydride sulfureux (sulfites)"),
+}
+
+
+def _demo_label(spec: dict[str, Any]) -> dict[str, Any]:
+    """A complete e-label for a demo wine (services.elabel): energy from its alcohol
+    (0.789 g a ml at 7 kcal a gram), its carbohydrate (4 kcal a gram) and its glycerol
+    and acids (about 10 kcal): a red at 13 % vol. has 84 kcal per 100 ml."""
+    carbohydrate, sugars, ingredients = _DEMO_LABEL_BY_COLOUR[spec["colour"]]
+    kcal = round(spec["alcohol_permille"] / 10 * 0.789 * 7 + carbohydrate / 10 * 4 + 10)
+    return {"allergens": "Contient des sulfites", "ingredients": ingredients, "energy_kcal": kcal,
+            "energy_kj": round(kcal * 4.184), "fat_dg": 0, "saturates_dg": 0, "carbohydrate_dg": carbohydrate,
+            "sugars_dg": sugars, "protein_dg": 1, "salt_dg": 0, "origin": "Produit de France"}
+
+
 def _add_wines(
     session: Session, estate: Estate, vat_rate: VatRate, lists: dict[str, PriceList]
 ) -> None:
     for position, spec in enumerate(WINES_BY_ESTATE[estate.slug]):
-        fields = {k: v for k, v in spec.items() if k not in PRICE_KEYS}
+        fields = _demo_label(spec) | {k: v for k, v in spec.items() if k not in PRICE_KEYS}
         wine = Wine(estate_id=estate.id, vat_rate_id=vat_rate.id, position=position, **fields)
         session.add(wine)
         session.flush()
@@ -722,6 +747,7 @@ def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool =
                 **fields,
             ))
         session.flush()
+        _add_sales_terms(session, estates, users)  # issue 15: each estate's CGV, version 1
         if producer_group:
             _add_producer_group(session, estates, lists, users["vernette"], users["particulier"])
         rows = [(spec["label"], users[spec["key"]].email, DEMO_PASSWORD) for spec in USERS]
@@ -732,6 +758,44 @@ def seed_demo(session: Session, *, producer_group: bool = True, tastings: bool =
             seller = _add_tastings(session, estates[VERNETTE_SLUG], users["particulier"])
             rows.append(("Conseillère — Domaine de la Vernette", seller.email, DEMO_PASSWORD))
         return rows
+
+
+#: issue 15: the demo estates' answers to the CGV template (fictitious mediators)
+SALES_TERMS: dict[str, dict[str, Any]] = {
+    VERNETTE_SLUG: {
+        "mediator_name": "Médiation Vins et Terroirs (association fictive de démonstration)",
+        "mediator_address": "18 rue des Vendangeurs, 69002 Lyon",
+        "mediator_url": "https://www.mediation-vins-terroirs.example",
+        "return_costs": "buyer",
+        "delivery_details": "Les colis partent par transporteur en cartons renforcés de 6 ou 12 bouteilles, "
+                            "avec un numéro de suivi envoyé par courriel.",
+        "primeur_clause": True,
+        "excise_note": "Les livraisons vers un autre pays de l'Union européenne se font sur devis ; les droits "
+                       "d'accise du pays de destination y sont à la charge du domaine et compris dans le prix "
+                       "du devis.",
+    },
+    ROZEL_SLUG: {
+        "mediator_name": "Centre de médiation des vignerons de Loire (fictif)",
+        "mediator_address": "4 quai de la Loire, 49400 Saumur",
+        "mediator_url": "https://www.mediateur-vignerons-loire.example",
+        "return_address": "service des retours, 12 rue des Caves, 49400 Varrains",
+        "return_costs": "estate",
+        "delivery_details": "Livraison en mains propres possible dans un rayon de 30 km autour de Varrains.",
+        "primeur_clause": False,
+    },
+}
+
+
+def _add_sales_terms(session: Session, estates: dict[str, Estate], users: dict[str, User]) -> None:
+    """Issue 15: version 1 of each estate's CGV, published by its vigneron (renders two PDFs)."""
+    from models import utcnow
+    from services import sales_terms
+
+    now = utcnow()
+    for slug, estate in estates.items():
+        answers = sales_terms.validate(SALES_TERMS[slug])
+        sales_terms.publish(session, estate, answers, user=users["vernette" if slug == VERNETTE_SLUG else "rozel"],
+                            now=now)
 
 
 def _add_news(session: Session, estate: Estate, follower: User) -> None:

@@ -22,9 +22,13 @@ def _render(template: str, **context: object) -> bytes:
 
 
 def _labels(order: Order) -> dict[str, str]:
+    from flask_babel import force_locale
+
     from services.orders import PAYMENT_LABELS, STATUS_LABELS
 
-    return {"payment_label": str(PAYMENT_LABELS[order.payment_mode]), "status_label": str(STATUS_LABELS[order.status])}
+    with force_locale("fr"):  # the documents' language, not the visitor's
+        return {"payment_label": str(PAYMENT_LABELS[order.payment_mode]),
+                "status_label": str(STATUS_LABELS[order.status])}
 
 
 def order_form(session: Session, estate: Estate, order: Order) -> Document:
@@ -44,10 +48,28 @@ def order_form(session: Session, estate: Estate, order: Order) -> Document:
 
 def attach_invoice_pdf(session: Session, estate: Estate, order: Order, invoice: Invoice,
                        credited_number: str | None) -> Invoice:
+    """Render the invoice or credit note as a Factur-X PDF (PDF/A-3 with its EN 16931
+    XML, services.facturx) and store it as the invoice's document.
+
+    :raise facturx.FacturXError: the invoice's totals disagree with the order's lines.
+    """
+    from services import facturx
+
     kind = "invoice" if invoice.kind is InvoiceKind.INVOICE else "credit_note"
     prefix = "facture" if kind == "invoice" else "avoir"
-    content = _render("pdf/invoice.html", invoice=invoice, order=order, estate=estate,
-                      credited_number=credited_number, paid_at=order.paid_at, **_labels(order))
+    credited = session.get(Invoice, invoice.credited_invoice_id) if invoice.credited_invoice_id else None
+    buyer = facturx.buyer_ids(session, order, credited)
+    labels = _labels(order)
+    pdf = _render("pdf/invoice.html", invoice=invoice, order=order, estate=estate,
+                  credited_number=credited_number, paid_at=order.paid_at, buyer_siret=buyer.siret,
+                  buyer_vat_number=buyer.vat_number, ship_to=facturx.ship_to(order), **labels)
+    xml = facturx.invoice_xml(invoice, order, estate, buyer=buyer, credited=credited,
+                              payment_label=labels["payment_label"],
+                              notes=facturx.mentions(order, is_credit=kind == "credit_note",
+                                                     credited_number=credited_number))
+    title = f"{'Facture' if kind == 'invoice' else 'Avoir'} n° {invoice.number}"
+    seller = estate.legal_name or estate.name
+    content = facturx.pdfa3(pdf, xml, title=title, author=seller, subject=f"{title} — {seller}")
     invoice.document = Document(estate_id=estate.id, order_id=order.id, kind=kind,
                                 filename=f"{prefix}-{invoice.number}.pdf", content=content,
                                 created_at=invoice.issued_at)
@@ -58,7 +80,8 @@ def attach_invoice_pdf(session: Session, estate: Estate, order: Order, invoice: 
 
 def resolve(session: Session, source: str) -> Document:
     """An outbox attachment's document: "order_form:<order id>", "invoice:<invoice id>",
-    "document:<document id>" or "distribution_sheet:<distribution id>" (not stored).
+    "document:<document id>", "sales_terms:<CGV version id>" (issue 15) or
+    "distribution_sheet:<distribution id>" (not stored).
 
     :raise LookupError: the source names nothing.
     """
@@ -93,6 +116,15 @@ def resolve(session: Session, source: str) -> Document:
             raise LookupError(source)
         return Document(kind="operator_invoice", filename=f"facture-{invoice.number}.pdf",
                         content_type="application/pdf", content=invoice.pdf)
+    if kind == "sales_terms":  # issue 15: a published CGV version, as rendered at publication
+        from models import SalesTerms
+        from services.sales_terms import filename
+
+        terms = session.get(SalesTerms, int(ident))
+        if terms is None:
+            raise LookupError(source)
+        return Document(kind="sales_terms", filename=filename(terms), content_type="application/pdf",
+                        content=terms.pdf)
     if kind == "document":  # a stored PDF as is (a group purchase's picking list)
         document = session.get(Document, int(ident))
         if document is None:

@@ -54,6 +54,7 @@ from services import news  # issue 14: news digests
 from services import facebook  # issue 14: Facebook pages' posts as news
 from services import mailings  # issue 14: newsletters
 from services import retention  # issue 15: what is purged, when
+from services import journal  # issue 15: the sales journal's closings
 from services.templating import PARIS
 from services.tenancy import allow_all_estates
 
@@ -112,6 +113,8 @@ JOBS: list[Job] = [
     Job("news-monthly", CronTrigger(day=1, hour=8, minute=0, timezone=PARIS), news.send_monthly),
     Job("facebook-import", every(minutes=30), facebook.import_all),  # issue 14: linked pages' posts as news
     Job("mailings", every(minutes=1), mailings.run_job),  # issue 14: newsletters, MAILING_BATCH_PER_MINUTE a run
+    # issue 15: yesterday's, last month's and last year's closings of the sales journal (missed ones caught up)
+    Job("journal-closings", CronTrigger(hour=0, minute=20, timezone=PARIS), journal.close_due),
     Job("purge-expired", daily(hour=4, minute=7), retention.run_job),  # issue 15: abandoned carts, old emails
 ]
 

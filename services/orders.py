@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam, insert, select, update
@@ -44,6 +44,7 @@ from models import (
 from services import cart as carts
 from services import closing, delivery, invoicing, loyalty, mail, promotion_store, referrals, reservations, vouchers
 from services import quote as quoting
+from services import distance_selling, sales_terms  # issue 15: age and destinations; the CGV versions
 from services.sequences import take_next
 
 S = OrderStatus
@@ -139,6 +140,10 @@ class CheckoutData:
     shipping_country: str = "FR"
     note: str = ""
     newsletter: bool = False  #: the checkout's box "recevoir la lettre d'information" (issue 14)
+    #: asked at every customer checkout, checked on the order's Paris date (issue 15)
+    birth_date: date | None = None
+    #: a seller takes the order face to face (home tastings) and checks the age in person
+    face_to_face: bool = False
 
 
 def allowed_payment_modes(estate: Estate, kind: DeliveryKind | None) -> list[PaymentMode]:
@@ -179,6 +184,8 @@ def quote_for(session: Session, estate: Estate, view: carts.CartView, option: de
 
     zone = None
     shipping = 0
+    # a shipment to a country the estate has not chosen (issue 15): refused before pricing
+    distance_selling.check_shipment(session, estate, option.kind, country, option.occasion_id)
     if option.kind is DeliveryKind.HOME:
         zone = delivery.zone_for(country, postcode)
         shipping = delivery.shipping_cost(session, estate, zone, view.bottles, view.quote.goods_ttc_cents)
@@ -222,10 +229,15 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
     :raise promotion_store.CodeExhausted: a concurrent order took the code's last use.
     :raise loyalty.InsufficientBalance: a concurrent order spent the loyalty balance.
     :raise vouchers.VoucherUsed: a concurrent order used the voucher.
+    :raise distance_selling.BirthDateInvalid: no date of birth, or an absurd one.
+    :raise distance_selling.UnderLegalAge: the buyer is under 18 (L3342-1).
+    :raise distance_selling.DestinationRefused: a shipment to a country the estate has not chosen.
     """
     existing = find_by_checkout_token(session, checkout_token)
     if existing is not None:
         return existing
+    if not data.face_to_face:
+        distance_selling.check_buyer_age(data.birth_date, distance_selling.today_in_paris(now))
     if view.is_empty:
         raise CartNotOrderable([carts.Problem("empty")])
     if view.problems:
@@ -274,6 +286,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
 
         give_consent(customer, "commande", now)
     billing_name = f"{data.first_name} {data.last_name}".strip()
+    terms_id = sales_terms.in_force_for_order(session, estate, now)  # issue 15: the CGV version accepted
     order = Order(
         estate_id=estate.id,
         number=f"{estate.order_prefix}-{take_next(session, estate.id, 'order'):05d}",
@@ -303,6 +316,7 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         total_vat_cents=quote.total_vat_cents,
         total_ttc_cents=quote.total_ttc_cents,
         sales_conditions=conditions,
+        sales_terms_id=terms_id,
         conditions_accepted_at=now,
         created_at=now,
         group_purchase_id=option.occasion_id if option.kind is DeliveryKind.GROUP else None,
@@ -312,7 +326,10 @@ def place_order(session: Session, *, estate: Estate, view: carts.CartView, data:
         group_checkout_id=group_checkout_id,
         tasting_id=tasting_id,
         seller_user_id=seller_user_id,
+        buyer_birth_date=data.birth_date,
     )
+    if data.birth_date is not None and not data.face_to_face:
+        user.birth_date = data.birth_date  # prefilled at the next checkout
     if option.requires_address:
         order.shipping_name = billing_name if data.ship_to_billing else data.shipping_name
         order.shipping_street = data.street if data.ship_to_billing else data.shipping_street
@@ -453,11 +470,20 @@ def _queue_confirmation(session: Session, estate: Estate, order: Order, public_u
                    loyalty_balance=customer.loyalty_balance_cents)
     mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
                         subject=f"{estate.name} - Confirmation de commande {order.number}",
-                        attachments=[f"order_form:{order.id}"], **context)
+                        attachments=_confirmation_attachments(order), **context)
     for recipient in estate_recipients(session, estate):
         mail.queue_template(session, "order_notification", recipient=recipient, estate_id=estate.id,
                             subject=f"Nouvelle commande {order.number} — {order.billing_name}",
                             attachments=[f"order_form:{order.id}"], **context)
+
+
+def _confirmation_attachments(order: Order) -> list[str]:
+    """The order form, and the CGV as accepted (issue 15: on a durable medium), when the
+    order has a version (a gift's order has none)."""
+    attachments = [f"order_form:{order.id}"]
+    if order.sales_terms_id is not None:
+        attachments.append(f"sales_terms:{order.sales_terms_id}")
+    return attachments
 
 
 def resend_confirmation(session: Session, estate: Estate, order: Order, public_url: str) -> None:
@@ -465,7 +491,7 @@ def resend_confirmation(session: Session, estate: Estate, order: Order, public_u
     context.update(expected=expected_dispatch(session, estate, order))
     mail.queue_template(session, "order_confirmation", recipient=order.email, estate_id=estate.id,
                         subject=f"{estate.name} - Confirmation de commande {order.number}",
-                        attachments=[f"order_form:{order.id}"], **context)
+                        attachments=_confirmation_attachments(order), **context)
 
 
 def transition(session: Session, estate: Estate, order: Order, to: OrderStatus, *, actor: Actor,

@@ -10,6 +10,15 @@ an invoice. DejaVu Sans (Debian package fonts-dejavu-core) covers Latin Extended
 more; when its files are present it is embedded under the family "DejaVu Sans",
 which the templates name first, before Helvetica. Without them the templates fall
 back to Helvetica, which is enough for French.
+
+PDF/A (the Factur-X invoices, services.facturx) wants every font embedded, and
+ReportLab names a non-embedded Helvetica in every page even when no text is drawn
+with it: as the canvas's initial font and as the table cells' default font. With
+DejaVu installed both defaults become an embedded DejaVu face (set once, after
+ReportLab's styles are imported, see _embedded_defaults), so the documents carry no
+font that is not embedded. Lists are the exception: xhtml2pdf draws their bullets
+and numbers in Symbol and Helvetica whatever the CSS says, so no <ul>/<ol> in an
+invoice template (tests/integration/test_facturx.py runs pdffonts on them).
 """
 
 from __future__ import annotations
@@ -62,12 +71,38 @@ def _font_css(font_dir: Path) -> str:
 _FONT_CSS = _font_css(FONT_DIR)
 
 
+#: the name under which DejaVu Sans is registered as ReportLab's default font
+BASE_FONT = "chai-dejavu-sans"
+
+
+def _embedded_defaults(font_dir: Path) -> None:
+    """Make ReportLab's own defaults (the canvas's initial font, a table cell's font)
+    an embedded TrueType face instead of the standard, never-embedded Helvetica.
+
+    Process-wide, set once after xhtml2pdf (hence reportlab.lib.styles) is imported:
+    set before, styles would derive bold and italic faces from this name and draw
+    every paragraph in italics. A TrueType font is "dynamic" in ReportLab: the canvas
+    then writes no initial font at all, and a table names it only if it draws text.
+    """
+    from reportlab import rl_config
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import tables
+
+    pdfmetrics.registerFont(TTFont(BASE_FONT, str(font_dir / _FACES[0][0])))
+    rl_config.canvas_basefontname = BASE_FONT
+    tables.CellStyle.fontname = BASE_FONT
+
+
 @lru_cache(maxsize=1)
 def _xhtml2pdf():  # type: ignore[no-untyped-def]
     """(pisa, the default CSS, the resource policy), imported and built once."""
     from xhtml2pdf import pisa
     from xhtml2pdf.config.resources import ResourceAccessPolicy
     from xhtml2pdf.default import DEFAULT_CSS
+
+    if _FONT_CSS:
+        _embedded_defaults(FONT_DIR)
 
     # Appended to xhtml2pdf's user-agent sheet (default_css replaces it), so the fonts are
     # declared once here rather than in every template with a machine-specific path.

@@ -220,16 +220,22 @@ def parse_period(du: str | None, au: str | None, granularite: str | None, annee:
     return Period(start, end, granularite), notices
 
 
+def iso_date(raw: str) -> date:
+    """A period picker's date (AAAA-MM-JJ, years 1900 to 2999; the accounting export's
+    too). :raise ValueError:"""
+    if not _ISO_DATE.fullmatch(raw):
+        raise ValueError(raw)
+    value = date.fromisoformat(raw)
+    if not 1900 <= value.year <= 2999:
+        raise ValueError(raw)
+    return value
+
+
 def _date(raw: str, notices: list[str]) -> date | None:
     if not raw:
         return None
     try:
-        if not _ISO_DATE.fullmatch(raw):
-            raise ValueError(raw)
-        value = date.fromisoformat(raw)
-        if not 1900 <= value.year <= 2999:
-            raise ValueError(raw)
-        return value
+        return iso_date(raw)
     except ValueError:
         notices.append(_("« %(value)s » n'est pas une date (AAAA-MM-JJ).", value=raw[:20]))
         return None

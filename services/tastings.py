@@ -454,7 +454,8 @@ def take_order(session: Session, estate: Estate, *, tasting: Tasting | None, cus
         points = advance_points
     view = order_view(session, estate, customer, quantities, now)
     options = delivery_options(session, estate, tasting, now)
-    data = replace(data, email=customer.email, points=points or data.points, referral_code=None)
+    # the seller takes the order face to face and checks the age in person (issue 15)
+    data = replace(data, email=customer.email, points=points or data.points, referral_code=None, face_to_face=True)
     conditions = "\n\n".join(p for p in (view.price_list.sales_conditions if view.price_list else "",
                                          estate.sales_conditions_fr) if p)
     order = orders.place_order(session, estate=estate, view=view, data=data, user=user,  # type: ignore[arg-type]

@@ -97,6 +97,10 @@ def register(app: Flask) -> None:
     from services import page_cache
 
     app.jinja_env.globals["csrf_token"] = page_cache.csrf_token  # generate_csrf, signed once per session
+    from services import distance_selling
+
+    app.jinja_env.globals["excise"] = distance_selling.excise  # the PDFs' excise mention (templates/pdf/_excise.html)
+    app.jinja_env.globals["MINORS_NOTICE"] = distance_selling.MINORS_NOTICE  # L3342-4, templates/_minors_notice.html
     app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the catalogue looked up once
         gettext=lambda s: current_translations().ugettext(s),
         ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),

@@ -25,3 +25,5 @@ from shop import tastings  # noqa: E402,F401 — issue 12: a tasting's invitatio
 from shop import news  # noqa: E402,F401 — issue 14: actualités, « Suivre », désabonnement
 from shop import unsubscribe  # noqa: E402,F401 — issue 14: one-click unsubscribe from a newsletter
 from shop import order_button  # noqa: E402,F401 — issue 14: « Commander » buttons for the estate's own site
+from shop import elabel  # noqa: E402,F401 — issue 15: a wine's public e-label and its QR code
+from shop import sales_terms  # noqa: E402,F401 — issue 15: /<slug>/cgv, the CGV in force and its versions

@@ -245,7 +245,10 @@ def profile():  # type: ignore[no-untyped-def]
 def orders():  # type: ignore[no-untyped-def]
     """The customer's orders at every estate, with their documents."""
     rows = customer_orders.history(db.session, current_user)
-    return render_template("account/orders.html", rows=rows)
+    from services import sales_terms  # issue 15: each order's CGV version, to download it again
+
+    terms = sales_terms.version_numbers(db.session, [row.order.sales_terms_id for row in rows])
+    return render_template("account/orders.html", rows=rows, terms_versions=terms)
 
 
 @account_bp.get("/commandes/<int:order_id>/<kind>.pdf")

@@ -15,6 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from models import DeliveryKind, Order, OrderStatus, PaymentMode, PaymentStatus, User, db, utcnow
 from services import accounts, delivery, loyalty, mail, orders, payment_flow, promotion_store, referrals, tastings, vouchers
 from services import cart as carts
+from services import distance_selling
+from services import sales_terms  # issue 15: the CGV version the order accepted
 from services.database import writes_on_get
 from services.payments import PaymentError
 from services.ratelimit import CHECKOUT_PER_IP, limiter
@@ -42,6 +44,10 @@ def _prepare(form: CheckoutForm, options: list[delivery.DeliveryOption]) -> None
     labels = orders.PAYMENT_LABELS
     form.payment_mode.choices = [SelectChoice(m.value, str(labels[m]))
                                  for m in orders.allowed_payment_modes(g.estate, kind)]
+    # only the countries the estate ships to (issue 15); another one posted is refused by
+    # place_order with the list of those it ships to, not by the select's own check
+    form.shipping_country.choices = [SelectChoice(code, name) for code, name in distance_selling.country_choices(g.estate)]
+    form.shipping_country.validate_choice = False
 
 
 def _conditions(country: str, view: carts.CartView) -> str:
@@ -68,6 +74,8 @@ def _summary(view: carts.CartView, form: CheckoutForm, options: list[delivery.De
         quote, _zone, _view = orders.quote_for(db.session, g.estate, view, option, country or "FR", postcode or "",
                                                mode, utcnow(), form.loyalty.cents or 0, bonus,
                                                _points(form))
+    except distance_selling.DestinationRefused as exc:
+        return view.quote, exc.message()
     except delivery.DeliveryUnavailable:
         return view.quote, _("Le domaine ne livre pas à cette destination. Choisissez l'enlèvement ou une autre adresse.")
     return quote, None
@@ -123,6 +131,7 @@ def _prefill(form: CheckoutForm, options) -> None:  # type: ignore[no-untyped-de
         form.delivery.data = next((o.key for o in options if o.kind is DeliveryKind.FAIR and o.occasion_id == invited),
                                   options[0].key)
     if current_user.is_authenticated:
+        form.birth_date.data = current_user.birth_date
         form.first_name.data, form.last_name.data = current_user.first_name, current_user.last_name
         form.phone.data, form.company.data = current_user.phone, current_user.company_name
         customer = orders.find_customer(db.session, current_user)
@@ -174,7 +183,8 @@ def _data(form: CheckoutForm) -> orders.CheckoutData:
         shipping_postcode=(form.shipping_postcode.data or "").strip(),
         shipping_city=(form.shipping_city.data or "").strip(), shipping_country=form.shipping_country.data,
         note=(form.note.data or "").strip(), loyalty_cents=form.loyalty.cents or 0, referral_code=referral_code(),
-        points=_points(form), newsletter=bool(form.newsletter.data) and g.estate.newsletter_enabled)
+        points=_points(form), newsletter=bool(form.newsletter.data) and g.estate.newsletter_enabled,
+        birth_date=form.birth_date.data)
 
 
 def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ignore[no-untyped-def]
@@ -204,6 +214,15 @@ def _place(form: CheckoutForm, view: carts.CartView, user, options):  # type: ig
     except orders.CartNotOrderable as exc:
         db.session.rollback()
         return _render(form, current_view(), options, 409, " ".join(problem_message(p) for p in exc.problems))
+    except distance_selling.DestinationRefused as exc:
+        db.session.rollback()
+        return _render(form, view, options, 422, exc.message())
+    except distance_selling.UnderLegalAge:
+        db.session.rollback()
+        return _render(form, view, options, 422, str(distance_selling.MINORS_REFUSAL))
+    except distance_selling.BirthDateInvalid as exc:
+        db.session.rollback()
+        return _render(form, view, options, 422, str(distance_selling.BIRTH_DATE_MESSAGES[exc.code]))
     except delivery.DeliveryUnavailable:
         db.session.rollback()
         return _render(form, view, options, 422, _("Le domaine ne livre pas à cette destination."))
@@ -274,7 +293,8 @@ def order(number: str):  # type: ignore[no-untyped-def]
     return render_template("shop/order.html", order=order, estate=g.estate, payment=payment,
                            status_label=orders.STATUS_LABELS[order.status],
                            payment_label=orders.PAYMENT_LABELS[order.payment_mode],
-                           expected=orders.expected_dispatch(db.session, g.estate, order) if waiting else None)
+                           expected=orders.expected_dispatch(db.session, g.estate, order) if waiting else None,
+                           accepted_terms=sales_terms.version_of_order(db.session, order))  # issue 15
 
 
 @bp.post("/commande/<number>/payer")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Distribution, GroupCheckout, PaymentMode, ProducerGroup, db, utcnow
 from services import distributions, group_payments, group_shop, mail, orders, producer_groups
 from services import cart as carts
+from services import distance_selling
 from services.database import writes_on_get
 from services.payments import PaymentError
 from shop.cart import CART_MESSAGES, problem_message
@@ -101,6 +102,7 @@ def checkout(group_id: int, distribution_id: int):  # type: ignore[no-untyped-de
         form.checkout_token.data = secrets.token_urlsafe(24)
         form.first_name.data, form.last_name.data = current_user.first_name, current_user.last_name
         form.phone.data = current_user.phone
+        form.birth_date.data = current_user.birth_date
     conditions = [(p.estate, group_shop.conditions(p)) for p in context["parts"]]
     if request.method == "GET" or not form.validate():
         return render_template("groups/checkout.html", form=form, conditions=conditions, **context), (
@@ -113,7 +115,7 @@ def _place(form: GroupCheckoutForm, group, distribution, context, conditions):  
         email=current_user.email, first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
         phone=form.phone.data.strip(), company=(form.company.data or "").strip(), street=form.street.data.strip(),
         postcode=form.postcode.data.strip(), city=form.city.data.strip(), country=form.country.data,
-        payment_mode=PaymentMode.CARD, delivery_key="")
+        payment_mode=PaymentMode.CARD, delivery_key="", birth_date=form.birth_date.data)
     token = form.checkout_token.data or secrets.token_urlsafe(24)
     error = None
     try:
@@ -136,6 +138,10 @@ def _place(form: GroupCheckoutForm, group, distribution, context, conditions):  
                   "débité. Modifiez votre panier.", name=exc.wine_name)
     except orders.CartNotOrderable as exc:
         error = " ".join(problem_message(p) for p in exc.problems)
+    except distance_selling.UnderLegalAge:
+        error = str(distance_selling.MINORS_REFUSAL)
+    except distance_selling.BirthDateInvalid as exc:
+        error = str(distance_selling.BIRTH_DATE_MESSAGES[exc.code])
     if error is not None:
         db.session.rollback()
         context = _context(group, distribution, error)

@@ -14,7 +14,9 @@ from shop import site_bp
 
 AGE_EXEMPT_ENDPOINTS = {"site.age", "site.language", "site.upload", "site.mangopay_hook", "static",
                         # issue 14: links from an email, no wine sold
-                        "site.unsubscribe_newsletter", "site.news_unsubscribe"}
+                        "site.unsubscribe_newsletter", "site.news_unsubscribe",
+                        # issue 15: a wine's e-label, opened by the QR code of a bottle, no wine sold
+                        "shop.wine_label", "shop.wine_label_qr_svg", "shop.wine_label_qr_png"}
 
 
 def url_is_local(target: str | None) -> bool:

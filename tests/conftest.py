@@ -348,7 +348,7 @@ def checkout_form(**overrides: str) -> dict[str, str]:
         "first_name": "Camille", "last_name": "Durand", "phone": "06 12 34 56 78", "company": "",
         "street": "3 rue des Lilas", "postcode": "69007", "city": "Lyon", "country": "FR",
         "delivery": "home", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y",
-        "shipping_country": "FR",
+        "shipping_country": "FR", "birth_date": "1980-05-17",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -111,7 +111,8 @@ def fill_customer(page, *, first: str, last: str, phone: str, street: str, postc
     page.get_by_label("Commune").first.fill(city)
 
 
-def accept_and_place_order(page) -> None:  # type: ignore[no-untyped-def]
+def accept_and_place_order(page, birth_date: str = "1985-04-12") -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
+    page.get_by_label("Date de naissance").fill(birth_date)  # issue 15: 18 or over
     page.get_by_label("Je certifie avoir 18 ans ou plus").check()
     page.get_by_role("button", name="Valider la commande").click()

@@ -60,6 +60,7 @@ def test_a_customer_orders_for_pickup_at_the_fair_from_the_invitation(page, brow
     expect(summary).not_to_contain_text("Frais de port")
     page.get_by_label("Chèque").check()
     page.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
+    page.get_by_label("Date de naissance").fill("1990-10-01")
     page.get_by_label("Je certifie avoir 18 ans ou plus").check()
     page.get_by_role("button", name="Valider la commande").click()
 

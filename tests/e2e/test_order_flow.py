@@ -67,7 +67,8 @@ def _a_cheque_order(live_server) -> str:  # type: ignore[no-untyped-def]
         "csrf_token": token(form), "checkout_token": checkout_token, "email": "cheque@example.com",
         "password": "un-mot-de-passe", "confirm": "un-mot-de-passe", "first_name": "Paul", "last_name": "Chèque",
         "phone": "0600000000", "street": "1 place du Marché", "postcode": "71000", "city": "Mâcon",
-        "country": "FR", "delivery": "pickup", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y"})
+        "country": "FR", "delivery": "pickup", "payment_mode": "cheque", "accept_conditions": "y", "adult": "y",
+        "birth_date": "1979-03-02"})
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
     return response.headers["Location"].rsplit("/", 1)[-1]
 

@@ -160,6 +160,7 @@ def test_a_group_distribution_from_creation_to_the_distribution_sheet(browser, l
     member.get_by_label("Code postal").fill("69004")
     member.get_by_label("Commune").fill("Lyon")
     member.get_by_label("J'ai lu et j'accepte les conditions générales de vente").check()
+    member.get_by_label("Date de naissance").fill("1988-07-14")
     member.get_by_label("Je certifie avoir 18 ans ou plus").check()
     member.get_by_role("button", name=re.compile("^Payer")).click()
     member.get_by_role("button", name="Payer avec la carte de test").click()

@@ -149,7 +149,8 @@ def test_creating_a_wine(app, client):
     vat_id = re.search(r'<option (?:selected )?value="(\d+)"[^>]*>TVA 20', page).group(1)
     data = {"name": "Cuvée des Copains", "colour": "rouge", "appellation": "Beaujolais", "vintage": "2024",
             "volume_ml": "750", "order_multiple": "6", "stock": "120", "vat_rate_id": vat_id,
-            "alcohol": "12,5", "is_available": "y", "is_visible": "y", "available_again_month": "0"}
+            "alcohol": "12,5", "is_available": "y", "is_visible": "y", "available_again_month": "0",
+            "allergens": "Contient des sulfites"}  # issue 15: required for a visible wine (test_elabels.py)
     response = client.post(f"/gestion/{SLUG}/vins/nouveau", data=data)
     assert response.status_code == 302
     with session_for(app) as session:

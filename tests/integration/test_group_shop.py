@@ -111,7 +111,8 @@ def _member(app, email: str = MEMBER):  # type: ignore[no-untyped-def]
 
 
 CHECKOUT = {"first_name": "Claire", "last_name": "Membre", "phone": "06 11 22 33 44", "street": "4 rue Royale",
-            "postcode": "69001", "city": "Lyon", "country": "FR", "accept_conditions": "y", "adult": "y"}
+            "postcode": "69001", "city": "Lyon", "country": "FR", "accept_conditions": "y", "adult": "y",
+            "birth_date": "1980-05-17"}
 
 
 def _fill_and_checkout(client, setup: Setup, quantities: dict[str, int], token: str = "tok-group-1"):  # type: ignore[no-untyped-def]

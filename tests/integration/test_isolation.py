@@ -15,6 +15,7 @@ from models import EstateFriend  # noqa: I001 — issue 13
 from models import ClosingPeriod  # noqa: I001 — issue 14
 from models import Follow, News  # noqa: I001 — issue 14: actualités, « Suivre »
 from models import Mailing  # noqa: I001 — issue 14: lettres d'information
+from models import SalesTerms  # noqa: I001 — issue 15: CGV versions
 from services.tenancy import EstateMismatch, scope_to_estate
 from tests.conftest import login, session_for
 
@@ -70,6 +71,12 @@ def _object_ids(session, estate_id: int) -> dict[str, int]:  # type: ignore[no-u
         "follow_id": session.scalars(select(Follow.id).where(Follow.estate_id == estate_id)).first(),
         # issue 14: one of the estate's newsletters (_mailing_at)
         "mailing_id": session.scalars(select(Mailing.id).where(Mailing.estate_id == estate_id)).first(),
+        # issue 15: the estate's latest CGV version (its id; its number: _sales_terms_at gives Rozel a
+        # version 2, which La Vernette does not have)
+        "sales_terms_id": session.scalars(select(SalesTerms.id).where(SalesTerms.estate_id == estate_id)
+                                          .order_by(SalesTerms.version.desc())).first(),
+        "version": session.scalars(select(SalesTerms.version).where(SalesTerms.estate_id == estate_id)
+                                   .order_by(SalesTerms.version.desc())).first(),
     }
 
 
@@ -111,7 +118,20 @@ def _an_invoiced_order_at(app, slug: str) -> None:
         sponsor = session.scalars(select(EstateCustomer).where(EstateCustomer.estate_id == estate_id)).first()
         sponsor.referral_code = "ROZELAMI"
         session.commit()
+    _sales_terms_at(app, slug)
     _occasions_at(app, slug)
+
+
+def _sales_terms_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: a second CGV version of the estate, so that its number names nothing at the other estate."""
+    from models import utcnow
+    from services import sales_terms
+
+    with session_for(app) as session:
+        estate = session.scalars(select(Estate).where(Estate.slug == slug)).one()
+        latest = sales_terms.latest(session, estate.id)
+        sales_terms.publish(session, estate, sales_terms.completions_of(latest, estate), user=None, now=utcnow())
+        session.commit()
 
 
 def _occasions_at(app, slug: str) -> None:  # type: ignore[no-untyped-def]
@@ -287,7 +307,8 @@ def test_staff_get_404_on_every_url_that_names_another_estates_objects(app, clie
     assert {"admin.wine_row_edit", "admin.wine_edit", "admin.price_list_edit", "admin.settings",
             "admin.wines", "shop.wine", "admin.order_page", "admin.order_status", "admin.order_document",
             "admin.invoice_document", "shop.order", "shop.payment_return", "admin.promotion_edit",
-            "admin.customer_card", "admin.customer_loyalty", "admin.customers_import_confirm"} <= endpoints
+            "admin.customer_card", "admin.customer_loyalty", "admin.customers_import_confirm",
+            "shop.cgv_pdf", "admin.sales_terms_pdf"} <= endpoints  # issue 15: CGV versions
     with session_for(app) as session:
         assert _snapshot(session, estate_ids[OTHER]) == before
 

@@ -196,6 +196,7 @@ def _get_urls(app) -> list[str]:  # type: ignore[no-untyped-def]
             "customer_id": session.scalars(select(EstateCustomer.id).order_by(EstateCustomer.id)).first(),
         }
     values = {"estate_slug": SLUG, "filename": "css/chai.css", "kind": "bon-de-commande", "code": "fr",
+              "version": 1,  # a CGV version number (issue 15)
               **{k: v for k, v in known.items() if v is not None}}
     adapter = app.url_map.bind("shop.test")
     urls = []

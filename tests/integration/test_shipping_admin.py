@@ -82,6 +82,7 @@ def test_an_order_keeps_the_conditions_it_was_accepted_with(app, client):
         estate = session.scalars(select(Estate).where(Estate.slug == SLUG)).one()
         estate.sales_conditions_export = "Conditions export : droits d'accises à la charge du destinataire."
         estate.order_prefix = "ROZ"
+        estate.destination_countries = "FR BE"  # issue 15: the estate ships to Belgium
         session.commit()
     client.post(f"/{SLUG}/panier/ajouter/{wine_id}", data={"quantity": "12"})
     response = client.post(f"/{SLUG}/commande", data=checkout_form(country="BE", postcode="1000", city="Bruxelles"))
