@@ -8,8 +8,8 @@ Kept:
   what the invoices do not need.
 
 Purged by the ``purge-expired`` job (:func:`purge`), every night:
-- abandoned carts: not changed for ``CART_RETENTION_DAYS`` (a cart's date moves at
-  every addition: services.cart.cart_id_for_update);
+- abandoned carts: not changed for ``CART_RETENTION_DAYS`` (an addition dates the cart,
+  at most once a day: services.cart.cart_id_for_update);
 - expired tokens: producer-group invitations never accepted after
   ``INVITATION_RETENTION_DAYS`` (the link stops working; other links of Chai are signed
   and dated, or belong to an occasion, and store no secret to purge);
